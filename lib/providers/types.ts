@@ -1,0 +1,84 @@
+/**
+ * The one interface every upstream Git host implements. A provider is pure: no I/O, no clock of its
+ * own (the caller passes `now`), no configuration lookups. The pipeline is always
+ * detect → verify (over the exact bytes received) → read (only after verification succeeded).
+ */
+
+/** Stable ids; also used in logs and metrics. */
+export const ProviderIds = {
+  github: 'github',
+  gitlab: 'gitlab',
+  gitea: 'gitea',
+  forgejo: 'forgejo',
+  gogs: 'gogs',
+  bitbucket: 'bitbucket',
+  gitee: 'gitee',
+  gitcode: 'gitcode',
+} as const;
+export type ProviderId = (typeof ProviderIds)[keyof typeof ProviderIds];
+
+/** Request headers with lower-case names. Repeated headers are joined with ", " as HTTP allows. */
+export type Headers = Readonly<Record<string, string | undefined>>;
+
+/** What a provider verifies: the exact bytes received, never re-serialised JSON. */
+export interface Delivery {
+  readonly headers: Headers;
+  readonly rawBody: Buffer;
+  /** Milliseconds since the epoch, for timestamp windows. */
+  readonly now: number;
+}
+
+export type VerifyFailure =
+  | 'SIGNATURE_MISSING'
+  | 'SIGNATURE_MISMATCH'
+  | 'TIMESTAMP_STALE';
+
+export type VerifyResult =
+  /** `secretIndex` is the index in the candidate list of the secret that matched. */
+  | { readonly ok: true; readonly secretIndex: number }
+  | { readonly ok: false; readonly reason: VerifyFailure; readonly message: string };
+
+/** One ref a push changed. SHAs are as the host sent them (40 zeros where a side does not exist). */
+export interface RefChange {
+  /** Full ref name, e.g. `refs/heads/main`, `refs/tags/v1.0`. */
+  readonly ref: string;
+  readonly before: string;
+  readonly after: string;
+  readonly deleted: boolean;
+}
+
+/** A verified push, reduced to what the bridge needs. */
+export interface Push {
+  /**
+   * The repository's identity for mapping: `host/path`, lower-case, no scheme, credentials, default
+   * port or `.git` (see `sourceIdentity` in `lib/providers/identity.ts`).
+   */
+  readonly source: string;
+  readonly refs: readonly RefChange[];
+  /** The clone URL the host advertised, when the payload carries one. */
+  readonly cloneUrl?: string | undefined;
+}
+
+export type ReadResult =
+  | { readonly kind: 'push'; readonly push: Push }
+  | { readonly kind: 'ping' }
+  /** A verified delivery the bridge has no use for (another event type). */
+  | { readonly kind: 'ignored'; readonly reason: string };
+
+export interface Provider {
+  readonly id: ProviderId;
+  /** True when the headers say this host sent the delivery. Called in a fixed, most-specific-first order. */
+  detect(headers: Headers): boolean;
+  /**
+   * Proves the delivery genuine against any of `secrets` (several at once allow rotation), in
+   * constant time. Returns failure, never throws, for missing or malformed signatures.
+   */
+  verify(delivery: Delivery, secrets: readonly string[]): VerifyResult;
+  /**
+   * Reads a verified delivery. Throws `PayloadError` when the body is not JSON or not the
+   * shape this host sends for the event it names.
+   */
+  read(delivery: Delivery): ReadResult;
+  /** The host's id for this delivery (stable across redeliveries where the host has one). */
+  deliveryId(headers: Headers): string | undefined;
+}
