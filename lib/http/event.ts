@@ -1,0 +1,78 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from 'aws-lambda';
+
+/**
+ * Adapters between Lambda's HTTP event shapes and the transport-free request the pipeline reads.
+ * Three shapes arrive: API Gateway HTTP API (payload 2.0), Lambda Function URL (same 2.0 shape) and
+ * API Gateway REST API (payload 1.0, mixed-case headers, optional multi-value headers).
+ */
+
+/** A Lambda HTTP event of any supported shape. */
+export type HttpEvent = APIGatewayProxyEventV2 | APIGatewayProxyEvent;
+
+export interface HttpRequest {
+  readonly method: string;
+  /** Lower-case names; repeated headers joined with ", ". */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The exact bytes the sender signed: base64 bodies are decoded, text bodies encoded as UTF-8. */
+  readonly rawBody: Buffer;
+}
+
+export type HttpResponse = APIGatewayProxyResult;
+
+function isV2(event: HttpEvent): event is APIGatewayProxyEventV2 {
+  return (event as { version?: unknown }).version === '2.0';
+}
+
+/** Lower-cases header names; a name sent twice (in any case) keeps both values, joined as HTTP allows. */
+function lowerCaseHeaders(
+  single: Readonly<Record<string, string | undefined>> | null | undefined,
+  multi?: Readonly<Record<string, readonly string[] | undefined>> | null,
+): Record<string, string> {
+  // A null-prototype object: a header named `__proto__` is just a header.
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  if (multi) {
+    for (const name of Object.keys(multi)) {
+      const values = multi[name];
+      if (!Array.isArray(values) || values.length === 0) continue;
+      const key = name.toLowerCase();
+      const joined = values.filter((v): v is string => typeof v === 'string').join(', ');
+      out[key] = key in out ? `${out[key]}, ${joined}` : joined;
+    }
+  }
+  if (single) {
+    for (const name of Object.keys(single)) {
+      const value = single[name];
+      if (typeof value !== 'string') continue;
+      const key = name.toLowerCase();
+      // REST API events carry a header in both maps; the multi-value form already has every value.
+      if (multi && key in out) continue;
+      out[key] = key in out ? `${out[key]}, ${value}` : value;
+    }
+  }
+  return out;
+}
+
+/** Reads any supported event into an `HttpRequest`. Never throws for a malformed event. */
+export function readHttpRequest(event: HttpEvent): HttpRequest {
+  const method = isV2(event)
+    ? event.requestContext?.http?.method
+    : (event as APIGatewayProxyEvent).httpMethod;
+  const headers = isV2(event)
+    ? lowerCaseHeaders(event.headers)
+    : lowerCaseHeaders(event.headers, event.multiValueHeaders);
+  const body: unknown = event.body;
+  let rawBody: Buffer;
+  if (typeof body !== 'string' || body.length === 0) rawBody = Buffer.alloc(0);
+  else if (event.isBase64Encoded === true) rawBody = Buffer.from(body, 'base64');
+  else rawBody = Buffer.from(body, 'utf8');
+  return { method: typeof method === 'string' ? method.toUpperCase() : '', headers, rawBody };
+}
+
+/** A JSON answer. Bodies are small objects; the Git host shows them in its delivery log. */
+export function jsonResponse(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+    body: JSON.stringify(body),
+  };
+}
