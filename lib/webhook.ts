@@ -6,7 +6,7 @@ import { jsonResponse, readHttpRequest, type HttpEvent, type HttpResponse } from
 import type { Logger } from './log';
 import { candidateSecrets, effectiveSecrets, mirrorsFor, mirrorWantsRefs, type MirrorIndex } from './mapping';
 import { detectProvider } from './providers';
-import type { Delivery, Push } from './providers/types';
+import type { Delivery, Provider, Push } from './providers/types';
 import { safeEqual } from './crypto';
 
 /**
@@ -58,6 +58,8 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
     const started = now();
     const request = readHttpRequest(event);
     const log = { requestId: context?.awsRequestId };
+    let provider: Provider | undefined;
+    let deliveryId: string | undefined;
 
     if (request.method !== 'POST') {
       return jsonResponse(405, { error: 'only POST is accepted', code: ErrorCodes.METHOD_NOT_ALLOWED }, { allow: 'POST' });
@@ -66,11 +68,11 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
       return reject(new HttpError(413, ErrorCodes.PAYLOAD_TOO_LARGE, `body over ${maxBodyBytes} bytes`));
     }
 
-    const provider = detectProvider(request.headers);
+    provider = detectProvider(request.headers);
     if (!provider) {
       return reject(new VerificationError(ErrorCodes.UNKNOWN_SENDER, 'not a delivery from a supported Git host'));
     }
-    const deliveryId = provider.deliveryId(request.headers);
+    deliveryId = provider.deliveryId(request.headers);
     const delivery: Delivery = { headers: request.headers, rawBody: request.rawBody, now: started };
     if (secrets.length === 0) {
       return reject(new VerificationError(ErrorCodes.NO_SECRET_CONFIGURED, 'no webhook secret is configured'));
@@ -89,6 +91,7 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
       throw error;
     }
     if (read.kind === 'ping') return answer(200, { status: 'pong', host: provider.id });
+    const host = provider.id;
     if (read.kind === 'ignored') return answer(202, { status: 'ignored', reason: read.reason });
 
     const push = read.push;
@@ -124,12 +127,12 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
     const summary = { source: push.source, refs: push.refs.map((r) => r.ref) };
     if (failures.length === 0) {
       const body = jobs.length === 1 ? { jid: (jobs[0] as Job).jid, jobs, ...summary } : { jobs, ...summary };
-      logger.info('synced', { ...log, host: provider.id, deliveryId, ...summary, jobs, codehubMs });
+      logger.info('synced', { ...log, host, deliveryId, ...summary, jobs, codehubMs });
       return jsonResponse(200, body);
     }
     const first = failures[0] as Failure;
     const status = failures.every((f) => f.code === ErrorCodes.CODEHUB_TIMEOUT) ? 504 : 502;
-    logger.error('codehub failed', { ...log, host: provider.id, deliveryId, ...summary, jobs, failures, codehubMs });
+    logger.error('codehub failed', { ...log, host, deliveryId, ...summary, jobs, failures, codehubMs });
     return jsonResponse(status, {
       error: failures.length === 1 ? first.error : `${failures.length} of ${outcomes.length} syncs failed; first: ${first.error}`,
       code: first.code,

@@ -29,7 +29,12 @@ export function identityFromUrl(url: string): string | undefined {
   }
   const path = parsed.pathname.replace(/^\/+|\/+$/g, '');
   if (parsed.host === '' || path === '') return undefined;
-  return sourceIdentity(parsed.host, decodeURIComponent(path));
+  try {
+    return sourceIdentity(parsed.host, decodeURIComponent(path));
+  } catch {
+    // A broken %-escape is not a repository we could have configured.
+    return undefined;
+  }
 }
 
 /**

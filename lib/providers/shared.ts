@@ -40,12 +40,12 @@ export function verifyFailed(reason: VerifyFailure, message: string): VerifyResu
 
 /**
  * Index of the first secret that `matches`, or -1. Every secret is tried, so the time taken does
- * not tell which one matched.
+ * not tell which one matched. An empty secret never matches: anyone could sign with it.
  */
 export function matchingSecretIndex(secrets: readonly string[], matches: (secret: string) => boolean): number {
   let found = -1;
   secrets.forEach((secret, index) => {
-    if (matches(secret) && found === -1) found = index;
+    if (secret !== '' && matches(secret) && found === -1) found = index;
   });
   return found;
 }

@@ -1,0 +1,166 @@
+/**
+ * Which mirrors a verified push syncs. Everything a delivery needs is computed once per cold start
+ * by `buildMirrorIndex`: the source → mirrors map, the distinct candidate secrets, and each
+ * mirror's compiled ref patterns, so a delivery costs map lookups and string scans, no regex.
+ */
+
+import type { MirrorConfig, MirrorTarget } from './config/types';
+import { safeEqual } from './crypto';
+import { hostOf, normaliseConfiguredSource } from './providers/identity';
+
+export interface MirrorIndex {
+  /** Normalised source identity → its mirrors, in config order. */
+  readonly bySource: ReadonlyMap<string, readonly MirrorTarget[]>;
+  /** Host → the secrets its deliveries are signed with. */
+  readonly webhooks: ReadonlyMap<string, readonly string[]>;
+  /** Every distinct secret: host-level first, then mirror-level, in config order. */
+  readonly secrets: readonly string[];
+}
+
+/** The mirrors to sync for a push; when there are none, `reason` says why in words. */
+export interface MirrorSelection {
+  readonly mirrors: MirrorTarget[];
+  readonly reason?: string;
+}
+
+/** A ref pattern split at its `*`s; one piece means an exact ref. */
+type CompiledPattern = readonly string[];
+
+const NO_MIRRORS: readonly MirrorTarget[] = Object.freeze([]);
+const NO_SECRETS: readonly string[] = Object.freeze([]);
+/** Filled by `buildMirrorIndex`; a mirror from elsewhere is compiled on first use. */
+const compiledRefs = new WeakMap<MirrorTarget, readonly CompiledPattern[]>();
+
+/** Indexes a loaded configuration for O(1) lookup by source identity. */
+export function buildMirrorIndex(config: MirrorConfig): MirrorIndex {
+  const bySource = new Map<string, MirrorTarget[]>();
+  const secrets = new Set<string>();
+  for (const hostSecrets of config.webhooks.values()) {
+    for (const secret of hostSecrets) secrets.add(secret);
+  }
+  for (const mirror of config.mirrors) {
+    const list = bySource.get(mirror.source);
+    if (list === undefined) bySource.set(mirror.source, [mirror]);
+    else list.push(mirror);
+    for (const secret of mirror.secrets ?? NO_SECRETS) secrets.add(secret);
+    compiledPatternsOf(mirror);
+  }
+  return { bySource, webhooks: config.webhooks, secrets: Object.freeze([...secrets]) };
+}
+
+/** The mirrors of a source, in config order (none: an empty list). */
+export function mirrorsFor(index: MirrorIndex, source: string): readonly MirrorTarget[] {
+  return index.bySource.get(identityIn(index, source)) ?? NO_MIRRORS;
+}
+
+/** Every distinct secret a delivery may be signed with; verify against these before parsing the body. */
+export function candidateSecrets(index: MirrorIndex): readonly string[] {
+  return index.secrets;
+}
+
+/** The mirror's own secrets when it has them, else its host's `webhooks` secrets, else none. */
+export function effectiveSecrets(index: MirrorIndex, mirror: MirrorTarget): readonly string[] {
+  return mirror.secrets ?? index.webhooks.get(hostOf(mirror.source)) ?? NO_SECRETS;
+}
+
+/**
+ * Whether the secret a delivery was verified with may act for `source`: it is an effective secret
+ * of one of the source's mirrors or, for a source without mirrors, one of its host's secrets.
+ * Without this check, the secret of one repository could trigger the mirrors of another.
+ */
+export function secretAuthorisesSource(index: MirrorIndex, secret: string, source: string): boolean {
+  const identity = identityIn(index, source);
+  const mirrors = index.bySource.get(identity);
+  if (mirrors === undefined) return includesSecret(index.webhooks.get(hostOf(identity)) ?? NO_SECRETS, secret);
+  return mirrors.some((mirror) => includesSecret(effectiveSecrets(index, mirror), secret));
+}
+
+/** Whether `ref` matches `pattern`: exact, or `*` standing for any run of characters, `/` included. */
+export function refMatches(pattern: string, ref: string): boolean {
+  return matchesCompiled(pattern.split('*'), ref);
+}
+
+/** Whether a push touching `refs` concerns the mirror. A mirror without `refs` wants every push, deletions included. */
+export function mirrorWantsRefs(mirror: MirrorTarget, refs: readonly { readonly ref: string }[]): boolean {
+  const patterns = compiledPatternsOf(mirror);
+  if (patterns === undefined) return true;
+  return refs.some(({ ref }) => patterns.some((pattern) => matchesCompiled(pattern, ref)));
+}
+
+/**
+ * The mirrors a verified push syncs: those of its source that the matched secret is effective for
+ * and whose refs match. None → a reason fit to show the Git host.
+ */
+export function selectMirrors(
+  index: MirrorIndex,
+  push: { readonly source: string; readonly refs: readonly { readonly ref: string }[] },
+  matchedSecret: string,
+): MirrorSelection {
+  const mirrors = mirrorsFor(index, push.source);
+  if (mirrors.length === 0) return { mirrors: [], reason: `no mirror configured for ${push.source}` };
+  const authorised = mirrors.filter((mirror) => includesSecret(effectiveSecrets(index, mirror), matchedSecret));
+  if (authorised.length === 0) {
+    return { mirrors: [], reason: `the delivery's secret is not a secret of any mirror for ${push.source}` };
+  }
+  const selected = authorised.filter((mirror) => mirrorWantsRefs(mirror, push.refs));
+  if (selected.length > 0) return { mirrors: selected };
+  return { mirrors: [], reason: `${describeRefs(push.refs)} of any mirror for ${push.source}` };
+}
+
+function describeRefs(refs: readonly { readonly ref: string }[]): string {
+  if (refs.length === 0) return 'the push changed no ref, so nothing matches the refs';
+  const [first] = refs;
+  if (refs.length === 1 && first !== undefined) return `ref ${first.ref} not in the refs`;
+  const shown = refs.slice(0, 3).map(({ ref }) => ref).join(', ');
+  const more = refs.length > 3 ? ` and ${refs.length - 3} more` : '';
+  return `refs ${shown}${more} not in the refs`;
+}
+
+/** Payload identities arrive normalised; anything else (e.g. typed by hand) is normalised on a miss. */
+function identityIn(index: MirrorIndex, source: string): string {
+  if (index.bySource.has(source)) return source;
+  let normalised: string | undefined;
+  try {
+    normalised = normaliseConfiguredSource(source);
+  } catch {
+    normalised = undefined; // a malformed %-escape: no configured source can equal it
+  }
+  return normalised ?? source;
+}
+
+function compiledPatternsOf(mirror: MirrorTarget): readonly CompiledPattern[] | undefined {
+  if (mirror.refs === undefined) return undefined;
+  let patterns = compiledRefs.get(mirror);
+  if (patterns === undefined) {
+    patterns = mirror.refs.map((pattern) => pattern.split('*'));
+    compiledRefs.set(mirror, patterns);
+  }
+  return patterns;
+}
+
+/**
+ * Glob match without a regex (nothing to inject, nothing to backtrack): the first piece is a prefix,
+ * the last a suffix, and the pieces between are found left to right without overlapping them.
+ */
+function matchesCompiled(pieces: CompiledPattern, ref: string): boolean {
+  const first = pieces[0] ?? '';
+  if (pieces.length === 1) return ref === first;
+  const last = pieces[pieces.length - 1] ?? '';
+  if (ref.length < first.length + last.length || !ref.startsWith(first) || !ref.endsWith(last)) return false;
+  const end = ref.length - last.length;
+  let position = first.length;
+  for (let i = 1; i < pieces.length - 1; i += 1) {
+    const piece = pieces[i] ?? '';
+    const found = ref.indexOf(piece, position);
+    if (found === -1 || found + piece.length > end) return false;
+    position = found + piece.length;
+  }
+  return true;
+}
+
+/** Compares against every candidate, not stopping at a match, each comparison in constant time. */
+function includesSecret(secrets: readonly string[], secret: string): boolean {
+  let found = false;
+  for (const candidate of secrets) found = safeEqual(candidate, secret) || found;
+  return found;
+}
