@@ -31,7 +31,7 @@ interface GiteaFlavour {
   readonly deliveryHeaders: readonly string[];
 }
 
-// Forgejo also sends every Gitea header; falling back to Gitea's signature serves Forgejo versions that send only it.
+// Forgejo also sends every Gitea header, so Gitea's signature and delivery id are equal fallbacks.
 const FORGEJO: GiteaFlavour = {
   id: ProviderIds.forgejo,
   name: 'Forgejo',

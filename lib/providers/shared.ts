@@ -30,10 +30,12 @@ export function firstHeaderValue(headers: Headers, names: readonly string[]): st
   return undefined;
 }
 
+/** A successful verification by the secret at `secretIndex`. */
 export function verified(secretIndex: number): VerifyResult {
   return { ok: true, secretIndex };
 }
 
+/** A failed verification; `message` never holds a secret or an expected signature. */
 export function verifyFailed(reason: VerifyFailure, message: string): VerifyResult {
   return { ok: false, reason, message };
 }
@@ -191,6 +193,7 @@ export function jsonPayloadBytes(delivery: Delivery): Buffer | undefined {
 /** A parsed JSON object; fields are read with the accessors below, never trusted by shape. */
 export type JsonObject = Readonly<Record<string, unknown>>;
 
+/** True for a JSON object (not null, not an array). */
 export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -227,18 +230,21 @@ export function stringField(object: JsonObject | undefined, key: string): string
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+/** An object field, else undefined. */
 export function objectField(object: JsonObject | undefined, key: string): JsonObject | undefined {
   if (object === undefined) return undefined;
   const value = ownField(object, key);
   return isJsonObject(value) ? value : undefined;
 }
 
+/** An array field, else undefined. */
 export function arrayField(object: JsonObject | undefined, key: string): readonly unknown[] | undefined {
   if (object === undefined) return undefined;
   const value = ownField(object, key);
   return Array.isArray(value) ? value : undefined;
 }
 
+/** A boolean field, else undefined. */
 export function booleanField(object: JsonObject | undefined, key: string): boolean | undefined {
   if (object === undefined) return undefined;
   const value = ownField(object, key);

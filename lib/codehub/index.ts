@@ -1,0 +1,69 @@
+/**
+ * The CodeHub (CodeArts Repo) client for the bridge. `createCodeHubFromEnv` is the one-liner the
+ * handler needs at cold start; the pieces are exported for tests, the emulator and later work.
+ */
+import { createAuthenticator } from './auth';
+import { createCodeHubClient } from './client';
+import type { CodeHubClient, Logger } from './client';
+import { readCodeHubSettings } from './settings';
+import type { Transport } from './transport';
+
+export type { AuthRequest, Authenticator, AuthenticatorOptions, AkSkAuthenticatorOptions, IamAuthenticatorOptions } from './auth';
+export { createAkSkAuthenticator, createAuthenticator, createIamAuthenticator, createStaticTokenAuthenticator } from './auth';
+export type { CodeHubClient, CodeHubClientOptions, Logger, MirrorStatus } from './client';
+export { createCodeHubClient } from './client';
+export { CODEHUB_REGIONS, codehubEndpointForRegion, iamEndpointForRegion, isCodeHubRegion } from './endpoints';
+export type { CodeHubRegion } from './endpoints';
+export type { CodeHubAuthSettings, CodeHubSettings } from './settings';
+export { readCodeHubSettings } from './settings';
+export {
+  canonicalRequest,
+  formatSdkDate,
+  parseSdkDate,
+  signRequest,
+  stringToSign,
+  verifySignedRequest,
+} from './sign';
+export type { SignRequestInput, SignatureHeaders, VerifySignedRequestInput, VerifySignedRequestResult } from './sign';
+export { closeTransportPools, undiciTransport } from './transport';
+export type { Transport, TransportRequest, TransportResponse } from './transport';
+export type { CallOptions, CodeHub, MirrorSyncRequest, MirrorSyncResult } from './types';
+
+export interface CodeHubFromEnvOptions {
+  /** @default undiciTransport */
+  readonly transport?: Transport;
+  /** @default Date.now */
+  readonly now?: () => number;
+  readonly logger?: Logger;
+}
+
+/**
+ * Reads the `CODEHUB_*` settings (see `lib/codehub/settings.ts`) and builds the client. Throws
+ * `ConfigError` naming the variable at fault; call it at cold start so a bad setup fails at once.
+ */
+export function createCodeHubFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  options: CodeHubFromEnvOptions = {},
+): CodeHubClient {
+  const settings = readCodeHubSettings(env);
+  if (settings.ignoredVariables.length > 0) {
+    options.logger?.warn('CodeHub credential variables set but not used', {
+      auth: settings.auth.kind,
+      ignoredVariables: settings.ignoredVariables,
+    });
+  }
+  const io = { ...(options.transport ? { transport: options.transport } : {}), ...(options.now ? { now: options.now } : {}) };
+  const auth = createAuthenticator(settings.auth, {
+    ...io,
+    connectTimeoutMs: settings.connectTimeoutMs,
+    timeoutMs: settings.timeoutMs,
+  });
+  return createCodeHubClient({
+    endpoint: settings.endpoint,
+    auth,
+    ...io,
+    ...(options.logger ? { logger: options.logger } : {}),
+    connectTimeoutMs: settings.connectTimeoutMs,
+    timeoutMs: settings.timeoutMs,
+  });
+}
