@@ -6,6 +6,10 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.strict,
   {
+    files: ['**/*.mjs', 'scripts/**', 'bench/**', 'dev/**'],
+    languageOptions: { globals: { console: 'readonly', process: 'readonly', URL: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
+  },
+  {
     rules: {
       eqeqeq: ['error', 'always'],
       'no-restricted-properties': [

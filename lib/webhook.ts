@@ -6,7 +6,7 @@ import { jsonResponse, readHttpRequest, type HttpEvent, type HttpResponse } from
 import type { Logger } from './log';
 import { candidateSecrets, effectiveSecrets, mirrorsFor, mirrorWantsRefs, type MirrorIndex } from './mapping';
 import { detectProvider } from './providers';
-import type { Delivery, Provider, Push } from './providers/types';
+import type { Delivery, Push } from './providers/types';
 import { safeEqual } from './crypto';
 
 /**
@@ -31,6 +31,12 @@ export interface WebhookOptions {
 }
 
 export type WebhookHandler = (event: HttpEvent, context?: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>) => Promise<HttpResponse>;
+
+interface DeliveryLogFields {
+  requestId: string | undefined;
+  host?: string;
+  deliveryId?: string | undefined;
+}
 
 interface Job {
   readonly repository_id: number;
@@ -57,9 +63,16 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
   return async function handleWebhook(event, context) {
     const started = now();
     const request = readHttpRequest(event);
-    const log = { requestId: context?.awsRequestId };
-    let provider: Provider | undefined;
-    let deliveryId: string | undefined;
+    // Fields on every log line of this delivery; filled in as the pipeline learns them.
+    const log: DeliveryLogFields = { requestId: context?.awsRequestId };
+    const answer = (statusCode: number, body: Record<string, unknown>): HttpResponse => {
+      logger.info(String(body['status'] ?? 'answered'), { ...log, statusCode, ...body });
+      return jsonResponse(statusCode, body);
+    };
+    const reject = (error: HttpError): HttpResponse => {
+      logger.warn('rejected', { ...log, statusCode: error.statusCode, code: error.code, reason: error.message });
+      return jsonResponse(error.statusCode, error.toJSON());
+    };
 
     if (request.method !== 'POST') {
       return jsonResponse(405, { error: 'only POST is accepted', code: ErrorCodes.METHOD_NOT_ALLOWED }, { allow: 'POST' });
@@ -68,11 +81,12 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
       return reject(new HttpError(413, ErrorCodes.PAYLOAD_TOO_LARGE, `body over ${maxBodyBytes} bytes`));
     }
 
-    provider = detectProvider(request.headers);
+    const provider = detectProvider(request.headers);
     if (!provider) {
       return reject(new VerificationError(ErrorCodes.UNKNOWN_SENDER, 'not a delivery from a supported Git host'));
     }
-    deliveryId = provider.deliveryId(request.headers);
+    log.host = provider.id;
+    log.deliveryId = provider.deliveryId(request.headers);
     const delivery: Delivery = { headers: request.headers, rawBody: request.rawBody, now: started };
     if (secrets.length === 0) {
       return reject(new VerificationError(ErrorCodes.NO_SECRET_CONFIGURED, 'no webhook secret is configured'));
@@ -91,7 +105,6 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
       throw error;
     }
     if (read.kind === 'ping') return answer(200, { status: 'pong', host: provider.id });
-    const host = provider.id;
     if (read.kind === 'ignored') return answer(202, { status: 'ignored', reason: read.reason });
 
     const push = read.push;
@@ -121,18 +134,21 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
     outcomes.forEach((outcome, i) => {
       const repositoryId = (wanted[i] as MirrorTarget).repositoryId;
       if (outcome.status === 'fulfilled') jobs.push({ repository_id: repositoryId, jid: outcome.value.jid });
-      else failures.push(describeFailure(repositoryId, outcome.reason));
+      else {
+        if (!(outcome.reason instanceof CodeHubError)) logger.error('unexpected sync failure', { ...log, repositoryId, error: outcome.reason });
+        failures.push(describeFailure(repositoryId, outcome.reason));
+      }
     });
 
     const summary = { source: push.source, refs: push.refs.map((r) => r.ref) };
     if (failures.length === 0) {
       const body = jobs.length === 1 ? { jid: (jobs[0] as Job).jid, jobs, ...summary } : { jobs, ...summary };
-      logger.info('synced', { ...log, host, deliveryId, ...summary, jobs, codehubMs });
+      logger.info('synced', { ...log, ...summary, jobs, codehubMs });
       return jsonResponse(200, body);
     }
     const first = failures[0] as Failure;
     const status = failures.every((f) => f.code === ErrorCodes.CODEHUB_TIMEOUT) ? 504 : 502;
-    logger.error('codehub failed', { ...log, host, deliveryId, ...summary, jobs, failures, codehubMs });
+    logger.error('codehub failed', { ...log, ...summary, jobs, failures, codehubMs });
     return jsonResponse(status, {
       error: failures.length === 1 ? first.error : `${failures.length} of ${outcomes.length} syncs failed; first: ${first.error}`,
       code: first.code,
@@ -149,16 +165,6 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
         { forceFetch: mirror.forceFetch, username: mirror.username, password: mirror.password, endpointUuid: mirror.endpointUuid },
         { deadline: until },
       );
-    }
-
-    function answer(statusCode: number, body: Record<string, unknown>): HttpResponse {
-      logger.info(String(body['status'] ?? 'answered'), { ...log, host: provider?.id, deliveryId, statusCode, ...body });
-      return jsonResponse(statusCode, body);
-    }
-
-    function reject(error: HttpError): HttpResponse {
-      logger.warn('rejected', { ...log, host: provider?.id, deliveryId, statusCode: error.statusCode, code: error.code, reason: error.message });
-      return jsonResponse(error.statusCode, error.toJSON());
     }
   };
 }
