@@ -7,7 +7,7 @@ import { CodeHubError, ErrorCodes } from '../errors';
 import { readServiceError, redactText } from './client';
 import type { CodeHubAuthSettings } from './settings';
 import { signRequest } from './sign';
-import { codeHubErrorFromTransportFailure, undiciTransport } from './transport';
+import { codeHubErrorFromTransportFailure, undiciTransport, withFailureContext } from './transport';
 import type { Transport } from './transport';
 
 /** The request about to be sent, before authorization. */
@@ -143,7 +143,7 @@ export function createIamAuthenticator(options: IamAuthenticatorOptions): Authen
         timeoutMs: options.timeoutMs ?? 5000,
       });
     } catch (error) {
-      throw codeHubErrorFromTransportFailure(error, `IAM token request ${target}`);
+      throw withFailureContext(codeHubErrorFromTransportFailure(error, target), 'IAM token request failed');
     }
     const who = `IAM user "${options.user}" of account "${options.domain}" (project ${options.project})`;
     if (response.status !== 201) {

@@ -160,11 +160,11 @@ export interface SignRequestInput {
   readonly date: Date | number;
 }
 
-/** Headers `signRequest` adds to the request. */
-export interface SignatureHeaders {
+/** Headers `signRequest` adds to the request. (A type, not an interface, so it fits a header record.) */
+export type SignatureHeaders = {
   readonly 'X-Sdk-Date': string;
   readonly Authorization: string;
-}
+};
 
 /**
  * Signs a request the way the official SDKs do. Returns the headers to add; the caller sends them

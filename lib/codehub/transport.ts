@@ -20,7 +20,10 @@ export interface TransportRequest {
   readonly body: string | Buffer;
   /** TCP+TLS connect timeout, ms. @default 2000 */
   readonly connectTimeout?: number;
-  /** Wait for the response headers, and at most between two body chunks, ms. */
+  /**
+   * Wait for the response headers, and at most between two body chunks, ms. undici checks these on
+   * a ~0.5 s tick, so a timeout fires up to half a second late; `signal` is exact.
+   */
   readonly timeoutMs: number;
   /** Aborts the call (the caller's overall deadline); the call then fails with CODEHUB_TIMEOUT. */
   readonly signal?: AbortSignal;
@@ -132,6 +135,24 @@ export function codeHubErrorFromTransportFailure(error: unknown, target: string)
     });
   }
   return new CodeHubError(ErrorCodes.CODEHUB_UNREACHABLE, `${target} unreachable: ${detail}`, { cause: error });
+}
+
+type CodeHubErrorCode = ConstructorParameters<typeof CodeHubError>[0];
+
+function isCodeHubErrorCode(code: string): code is CodeHubErrorCode {
+  return code.startsWith('CODEHUB_');
+}
+
+/** The same failure with `context` in front of its message, e.g. which credential exchange failed. */
+export function withFailureContext(error: CodeHubError, context: string): CodeHubError {
+  const code = isCodeHubErrorCode(error.code) ? error.code : ErrorCodes.CODEHUB_UNREACHABLE;
+  return new CodeHubError(code, `${context}: ${error.message}`, {
+    status: error.status,
+    serviceCode: error.serviceCode,
+    serviceMessage: error.serviceMessage,
+    retryAfterSeconds: error.retryAfterSeconds,
+    cause: error,
+  });
 }
 
 function deadlineError(target: string, signal: AbortSignal): CodeHubError {
