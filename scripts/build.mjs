@@ -4,6 +4,8 @@ import { build } from 'esbuild';
 import { mkdirSync, writeFileSync } from 'node:fs';
 
 const entries = { webhook: 'handlers/webhook.ts' };
+// Tests build into a temporary folder so they never race a developer's dist/.
+const outdir = process.env.BUILD_OUTDIR || 'dist';
 
 /**
  * undici carries its HTTP parser twice: WebAssembly with SIMD, and a plain build it falls back to
@@ -23,7 +25,7 @@ const dropLlhttpFallback = {
 
 const result = await build({
   entryPoints: entries,
-  outdir: 'dist',
+  outdir,
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -39,9 +41,9 @@ const result = await build({
   logLevel: 'warning',
   plugins: [dropLlhttpFallback],
 });
-mkdirSync('dist', { recursive: true });
+mkdirSync(outdir, { recursive: true });
 // The nearest package.json decides how Node (and Lambda) load dist/*.js.
-writeFileSync('dist/package.json', '{"type":"module"}\n');
+writeFileSync(`${outdir}/package.json`, '{"type":"module"}\n');
 for (const [file, info] of Object.entries(result.metafile.outputs)) {
   if (file.endsWith('.js')) console.log(`${file}\t${info.bytes} bytes`);
 }

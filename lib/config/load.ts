@@ -91,7 +91,10 @@ export async function loadMirrorConfig(
  * since a silently reinterpreted value could become a wrong secret.
  */
 export async function loadYamlParser(): Promise<YamlParser> {
-  const { parseDocument } = await import('yaml');
+  const yaml = await import('yaml');
+  // Bundled, `yaml` is CommonJS and its exports arrive on `default`; unbundled (tests) they are named.
+  type YamlModule = Pick<typeof yaml, 'parseDocument'>;
+  const { parseDocument } = (yaml as unknown as { default?: YamlModule }).default ?? (yaml as YamlModule);
   return (text) => {
     const document = parseDocument(text);
     const problem = document.errors[0] ?? document.warnings[0];
