@@ -5,22 +5,26 @@
  */
 import { createCodeHubFromEnv } from '../lib/codehub';
 import { loadMirrorConfig } from '../lib/config/load';
+import { resolveEnvironmentSecrets } from '../lib/config/secrets';
+import { idempotencyStoreFromEnv } from '../lib/idempotency';
 import { createLogger } from '../lib/log';
 import { buildMirrorIndex } from '../lib/mapping';
-import { createWebhookHandler, type WebhookHandler } from '../lib/webhook';
+import { createWebhookHandler, webhookSettingsFromEnv, type WebhookHandler } from '../lib/webhook';
 
 const logger = createLogger({ base: { service: 'codehub-mirror-bridge' } });
 
 async function initialise(): Promise<WebhookHandler> {
-  const { config, warnings } = await loadMirrorConfig(process.env);
+  // CODEHUB_SK=ssm:/… or secretsmanager:… are read alongside the config's own references.
+  const [{ config, warnings }, codehubEnv] = await Promise.all([loadMirrorConfig(process.env), resolveEnvironmentSecrets(process.env)]);
   for (const warning of warnings) logger.warn('config warning', { warning });
-  const codehub = createCodeHubFromEnv(process.env, { logger });
-  const budget = process.env['WEBHOOK_BUDGET_MS'];
+  const codehub = createCodeHubFromEnv(codehubEnv, { logger });
   return createWebhookHandler({
     index: buildMirrorIndex(config),
     codehub,
     logger,
-    budgetMs: budget === undefined || budget === '' ? undefined : Number(budget),
+    // WEBHOOK_BUDGET_MS[_<HOST>], WEBHOOK_MAX_BODY_BYTES; IDEMPOTENCY_TABLE (DynamoDB, loaded only when set).
+    ...webhookSettingsFromEnv(process.env),
+    idempotency: await idempotencyStoreFromEnv(process.env, { logger }),
   });
 }
 

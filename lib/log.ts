@@ -17,16 +17,43 @@ export interface Logger {
 const SECRET_FIELD = /secret|token|password|passwd|authorization|signature|^sk$|credential|cookie/i;
 export const REDACTED = '[redacted]';
 
+/** Field names seen so far → whether they look secret-bearing (a logger sees the same few names). */
+const secretNames = new Map<string, boolean>();
+
+function isSecretName(name: string): boolean {
+  let secret = secretNames.get(name);
+  if (secret === undefined) {
+    secret = SECRET_FIELD.test(name);
+    if (secretNames.size < 1024) secretNames.set(name, secret);
+  }
+  return secret;
+}
+
+function describeError(error: Error): Record<string, unknown> {
+  return { name: error.name, message: error.message, code: (error as { code?: unknown }).code };
+}
+
 /** Replaces the values of secret-looking fields, at any depth. */
 export function redact(value: unknown, depth = 0): unknown {
   if (depth > 8 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
-  if (value instanceof Error) return { name: value.name, message: value.message, code: (value as { code?: unknown }).code };
+  if (value instanceof Error) return describeError(value);
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(value)) {
-    out[key] = SECRET_FIELD.test(key) ? REDACTED : redact((value as Record<string, unknown>)[key], depth + 1);
+    out[key] = isSecretName(key) ? REDACTED : redact((value as Record<string, unknown>)[key], depth + 1);
   }
   return out;
+}
+
+/**
+ * `redact` folded into `JSON.stringify`: one pass over the fields instead of a redacted copy that
+ * is then serialised (a third of the cost per line). Redacts at every depth.
+ */
+function redactingReplacer(this: Readonly<Record<string, unknown>>, key: string, value: unknown): unknown {
+  if (key !== '' && isSecretName(key)) return REDACTED;
+  // `this[key]` is the value before any toJSON(): errors are described alike, HttpError included.
+  const original = this[key];
+  return original instanceof Error ? describeError(original) : value;
 }
 
 export interface LoggerOptions {
@@ -49,8 +76,7 @@ export function createLogger(options: LoggerOptions = {}): Logger & { child(fiel
   const base = options.base ?? {};
   const emit = (level: Exclude<LogLevel, 'silent'>, message: string, fields?: Record<string, unknown>): void => {
     if (LogLevels[level] < threshold) return;
-    const record = redact({ ...base, ...fields }) as Record<string, unknown>;
-    write(JSON.stringify({ level, time: new Date().toISOString(), message, ...record }));
+    write(JSON.stringify({ level, time: new Date().toISOString(), message, ...base, ...fields }, redactingReplacer));
   };
   return {
     debug: (m, f) => emit('debug', m, f),

@@ -1,21 +1,38 @@
 /**
  * Which mirrors a verified push syncs. Everything a delivery needs is computed once per cold start
- * by `buildMirrorIndex`: the source → mirrors map, the distinct candidate secrets, and each
- * mirror's compiled ref patterns, so a delivery costs map lookups and string scans, no regex.
+ * by `buildMirrorIndex`: the source → mirrors maps, the wildcard mirrors by host, the distinct
+ * candidate secrets, and each mirror's compiled ref patterns, so a delivery costs map lookups and
+ * string scans, no regex. Lookup is O(1) in the number of exact mirrors; wildcards cost one segment
+ * scan per wildcard mirror on the pushed repository's host.
  */
 
-import type { MirrorConfig, MirrorTarget } from './config/types';
+import { expandTarget, matchSourcePattern, pathSegmentsOf } from './config/patterns';
+import type { MirrorConfig, MirrorTarget, PathMirror, WildcardMirror } from './config/types';
 import { safeEqual } from './crypto';
 import { hostOf, normaliseConfiguredSource } from './providers/identity';
 
 export interface MirrorIndex {
-  /** Normalised source identity → its mirrors, in config order. */
+  /** Normalised source identity → its mirrors by repository id, in config order. */
   readonly bySource: ReadonlyMap<string, readonly MirrorTarget[]>;
+  /** Normalised source identity → its mirrors by CodeHub path, in config order. */
+  readonly pathsBySource: ReadonlyMap<string, readonly PathMirror[]>;
+  /** Host → its wildcard mirrors, in config order. */
+  readonly wildcardsByHost: ReadonlyMap<string, readonly WildcardMirror[]>;
   /** Host → the secrets its deliveries are signed with. */
   readonly webhooks: ReadonlyMap<string, readonly string[]>;
-  /** Every distinct secret: host-level first, then mirror-level, in config order. */
+  /** Every distinct secret: host-level first, then mirror-level (id, path, wildcard mirrors), in config order. */
   readonly secrets: readonly string[];
 }
+
+/**
+ * What `buildMirrorIndex` needs: a loaded `MirrorConfig`, or just its webhooks and id mirrors (a
+ * config built by hand, as tests do, has no path or wildcard mirrors).
+ */
+export type MirrorIndexInput = Pick<MirrorConfig, 'webhooks' | 'mirrors'> &
+  Partial<Pick<MirrorConfig, 'pathMirrors' | 'wildcardMirrors'>>;
+
+/** What secret checks need of a mirror of any kind. */
+type SecretBearing = Pick<MirrorTarget, 'source' | 'secrets'>;
 
 /** The mirrors to sync for a push; when there are none, `reason` says why in words. */
 export interface MirrorSelection {
@@ -27,30 +44,83 @@ export interface MirrorSelection {
 type CompiledPattern = readonly string[];
 
 const NO_MIRRORS: readonly MirrorTarget[] = Object.freeze([]);
+const NO_PATH_MIRRORS: readonly PathMirror[] = Object.freeze([]);
+const NO_WILDCARD_MIRRORS: readonly WildcardMirror[] = Object.freeze([]);
 const NO_SECRETS: readonly string[] = Object.freeze([]);
-/** Filled by `buildMirrorIndex`; a mirror from elsewhere is compiled on first use. */
-const compiledRefs = new WeakMap<MirrorTarget, readonly CompiledPattern[]>();
+/**
+ * Keyed by a mirror's `refs` list, which the mirrors a wildcard expands to share with it. Filled by
+ * `buildMirrorIndex`; a list from elsewhere is compiled on first use.
+ */
+const compiledRefs = new WeakMap<readonly string[], readonly CompiledPattern[]>();
 
 /** Indexes a loaded configuration for O(1) lookup by source identity. */
-export function buildMirrorIndex(config: MirrorConfig): MirrorIndex {
-  const bySource = new Map<string, MirrorTarget[]>();
+export function buildMirrorIndex(config: MirrorIndexInput): MirrorIndex {
   const secrets = new Set<string>();
   for (const hostSecrets of config.webhooks.values()) {
     for (const secret of hostSecrets) secrets.add(secret);
   }
-  for (const mirror of config.mirrors) {
-    const list = bySource.get(mirror.source);
-    if (list === undefined) bySource.set(mirror.source, [mirror]);
-    else list.push(mirror);
+  const remember = (mirror: Pick<MirrorTarget, 'secrets' | 'refs'>): void => {
     for (const secret of mirror.secrets ?? NO_SECRETS) secrets.add(secret);
     compiledPatternsOf(mirror);
-  }
-  return { bySource, webhooks: config.webhooks, secrets: Object.freeze([...secrets]) };
+  };
+  const bySource = groupBy(config.mirrors, (mirror) => mirror.source, remember);
+  const pathsBySource = groupBy(config.pathMirrors ?? NO_PATH_MIRRORS, (mirror) => mirror.source, remember);
+  const wildcardsByHost = groupBy(config.wildcardMirrors ?? NO_WILDCARD_MIRRORS, (mirror) => mirror.host, remember);
+  return { bySource, pathsBySource, wildcardsByHost, webhooks: config.webhooks, secrets: Object.freeze([...secrets]) };
 }
 
-/** The mirrors of a source, in config order (none: an empty list). */
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string, visit: (item: T) => void): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [item]);
+    else group.push(item);
+    visit(item);
+  }
+  return groups;
+}
+
+/** The mirrors of a source that name their CodeHub repository by id, in config order (none: an empty list). */
 export function mirrorsFor(index: MirrorIndex, source: string): readonly MirrorTarget[] {
   return index.bySource.get(identityIn(index, source)) ?? NO_MIRRORS;
+}
+
+/**
+ * The mirrors of a source that name their CodeHub repository by path: its exact path mirrors, then
+ * every wildcard mirror whose pattern it matches, expanded for it (`source` the concrete source,
+ * `target` the concrete path), each in config order. Resolve `target` to an id before syncing.
+ */
+export function pathMirrorsFor(index: MirrorIndex, source: string): readonly PathMirror[] {
+  return pathMirrorsOf(index, identityIn(index, source));
+}
+
+function pathMirrorsOf(index: MirrorIndex, identity: string): readonly PathMirror[] {
+  const exact = index.pathsBySource.get(identity) ?? NO_PATH_MIRRORS;
+  const wildcards = index.wildcardsByHost.get(hostOf(identity));
+  if (wildcards === undefined) return exact;
+  const segments = pathSegmentsOf(identity);
+  // A repository is always at least owner/name; anything shorter cannot fill {owner}.
+  if (segments.length < 2) return exact;
+  const matched: PathMirror[] = [];
+  for (const wildcard of wildcards) {
+    if (matchSourcePattern(wildcard.compiledPattern, segments)) matched.push(expandWildcard(wildcard, identity, segments));
+  }
+  return matched.length === 0 ? exact : [...exact, ...matched];
+}
+
+/** The wildcard mirror as a path mirror of one source; `refs` stays the same list, so its compiled patterns are shared. */
+function expandWildcard(wildcard: WildcardMirror, identity: string, segments: readonly string[]): PathMirror {
+  return {
+    source: identity,
+    target: expandTarget(wildcard.compiledTarget, segments),
+    secrets: wildcard.secrets,
+    refs: wildcard.refs,
+    forceFetch: wildcard.forceFetch,
+    username: wildcard.username,
+    password: wildcard.password,
+    endpointUuid: wildcard.endpointUuid,
+  };
 }
 
 /** Every distinct secret a delivery may be signed with; verify against these before parsing the body. */
@@ -58,20 +128,24 @@ export function candidateSecrets(index: MirrorIndex): readonly string[] {
   return index.secrets;
 }
 
-/** The mirror's own secrets when it has them, else its host's `webhooks` secrets, else none. */
-export function effectiveSecrets(index: MirrorIndex, mirror: MirrorTarget): readonly string[] {
+/**
+ * The mirror's own secrets when it has them, else its host's `webhooks` secrets, else none. Takes a
+ * mirror of any kind: by id, by path, or expanded from a wildcard (whose own secret it carries).
+ */
+export function effectiveSecrets(index: MirrorIndex, mirror: SecretBearing): readonly string[] {
   return mirror.secrets ?? index.webhooks.get(hostOf(mirror.source)) ?? NO_SECRETS;
 }
 
 /**
  * Whether the secret a delivery was verified with may act for `source`: it is an effective secret
- * of one of the source's mirrors or, for a source without mirrors, one of its host's secrets.
- * Without this check, the secret of one repository could trigger the mirrors of another.
+ * of one of the source's mirrors (by id, by path or by wildcard) or, for a source without mirrors,
+ * one of its host's secrets. Without this check, the secret of one repository could trigger the
+ * mirrors of another.
  */
 export function secretAuthorisesSource(index: MirrorIndex, secret: string, source: string): boolean {
   const identity = identityIn(index, source);
-  const mirrors = index.bySource.get(identity);
-  if (mirrors === undefined) return includesSecret(index.webhooks.get(hostOf(identity)) ?? NO_SECRETS, secret);
+  const mirrors: readonly SecretBearing[] = [...(index.bySource.get(identity) ?? NO_MIRRORS), ...pathMirrorsOf(index, identity)];
+  if (mirrors.length === 0) return includesSecret(index.webhooks.get(hostOf(identity)) ?? NO_SECRETS, secret);
   return mirrors.some((mirror) => includesSecret(effectiveSecrets(index, mirror), secret));
 }
 
@@ -80,8 +154,11 @@ export function refMatches(pattern: string, ref: string): boolean {
   return matchesCompiled(pattern.split('*'), ref);
 }
 
-/** Whether a push touching `refs` concerns the mirror. A mirror without `refs` wants every push, deletions included. */
-export function mirrorWantsRefs(mirror: MirrorTarget, refs: readonly { readonly ref: string }[]): boolean {
+/**
+ * Whether a push touching `refs` concerns the mirror (of any kind). A mirror without `refs` wants
+ * every push, deletions included.
+ */
+export function mirrorWantsRefs(mirror: Pick<MirrorTarget, 'refs'>, refs: readonly { readonly ref: string }[]): boolean {
   const patterns = compiledPatternsOf(mirror);
   if (patterns === undefined) return true;
   return refs.some(({ ref }) => patterns.some((pattern) => matchesCompiled(pattern, ref)));
@@ -118,7 +195,7 @@ function describeRefs(refs: readonly { readonly ref: string }[]): string {
 
 /** Payload identities arrive normalised; anything else (e.g. typed by hand) is normalised on a miss. */
 function identityIn(index: MirrorIndex, source: string): string {
-  if (index.bySource.has(source)) return source;
+  if (index.bySource.has(source) || index.pathsBySource.has(source)) return source;
   let normalised: string | undefined;
   try {
     normalised = normaliseConfiguredSource(source);
@@ -128,12 +205,13 @@ function identityIn(index: MirrorIndex, source: string): string {
   return normalised ?? source;
 }
 
-function compiledPatternsOf(mirror: MirrorTarget): readonly CompiledPattern[] | undefined {
-  if (mirror.refs === undefined) return undefined;
-  let patterns = compiledRefs.get(mirror);
+function compiledPatternsOf(mirror: Pick<MirrorTarget, 'refs'>): readonly CompiledPattern[] | undefined {
+  const { refs } = mirror;
+  if (refs === undefined) return undefined;
+  let patterns = compiledRefs.get(refs);
   if (patterns === undefined) {
-    patterns = mirror.refs.map((pattern) => pattern.split('*'));
-    compiledRefs.set(mirror, patterns);
+    patterns = refs.map((pattern) => pattern.split('*'));
+    compiledRefs.set(refs, patterns);
   }
   return patterns;
 }

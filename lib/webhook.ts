@@ -1,19 +1,52 @@
+import { createHash } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import type { CodeHub } from './codehub/types';
+import type { CodeHub, MirrorSyncResult } from './codehub/types';
 import type { MirrorTarget } from './config/types';
-import { CodeHubError, ErrorCodes, HttpError, VerificationError } from './errors';
-import { jsonResponse, readHttpRequest, type HttpEvent, type HttpResponse } from './http/event';
+import { CodeHubError, ConfigError, ErrorCodes, HttpError, PayloadError, VerificationError } from './errors';
+import { jsonResponse, readHttpRequest, type HttpEvent, type HttpRequest, type HttpResponse } from './http/event';
+import { createMemoryIdempotencyStore, deliveryKey, type IdempotencyStore } from './idempotency';
 import type { Logger } from './log';
 import { candidateSecrets, effectiveSecrets, mirrorsFor, mirrorWantsRefs, type MirrorIndex } from './mapping';
 import { detectProvider } from './providers';
-import type { Delivery, Push } from './providers/types';
+import { ProviderIds, type Delivery, type Provider, type ProviderId, type Push } from './providers/types';
 import { safeEqual } from './crypto';
 
 /**
  * The webhook pipeline, top to bottom:
- * event → method and size → host → verify the exact bytes → read the push → map → CodeHub → answer.
+ * event → method and size → host → verify the exact bytes → (same delivery seen? its first answer)
+ * → read the push → map → CodeHub (one call per repository in flight) → answer.
  * Transport-free and I/O-injected: `handlers/webhook.ts` wires the environment in.
  */
+
+/**
+ * Milliseconds a delivery may take, per host, before the bridge answers with what it has. Each is
+ * under that host's wait (docs/webhook-providers.md), leaving room for API Gateway, a cold start
+ * and the network on the way back:
+ * - GitHub, GitLab, Bitbucket wait 10 s → 8 s. Gitee and GitCode document no wait; they are
+ *   treated like GitLab, whose payloads they copy.
+ * - Gitea and Forgejo wait 5 s → 4 s.
+ * - Gogs waits 15 s → 12 s; in practice capped by the Lambda timeout (10 s in serverless.yml).
+ * Whatever the budget, the Lambda's remaining time caps it.
+ */
+export const DEFAULT_BUDGETS_MS: Readonly<Record<ProviderId, number>> = Object.freeze({
+  github: 8000,
+  gitlab: 8000,
+  gitea: 4000,
+  forgejo: 4000,
+  gogs: 12000,
+  bitbucket: 8000,
+  gitee: 8000,
+  gitcode: 8000,
+});
+
+/** One budget for every host, or some hosts' budgets (the others keep their defaults). */
+export type BudgetMs = number | Readonly<Partial<Record<ProviderId, number>>>;
+
+/** The budget of `provider` under `budget`. */
+export function budgetFor(budget: BudgetMs | undefined, provider: ProviderId): number {
+  if (typeof budget === 'number') return budget;
+  return budget?.[provider] ?? DEFAULT_BUDGETS_MS[provider];
+}
 
 export interface WebhookOptions {
   readonly index: MirrorIndex;
@@ -22,12 +55,17 @@ export interface WebhookOptions {
   /** @default Date.now */
   readonly now?: (() => number) | undefined;
   /**
-   * Milliseconds a delivery may spend on CodeHub before the bridge answers 504: under GitHub's and
-   * GitLab's 10 s wait. @default 8000
+   * Milliseconds from arrival to answer, for every host or per host; CodeHub retries stop in time
+   * to answer inside it. @default DEFAULT_BUDGETS_MS (8 s; Gitea/Forgejo 4 s; Gogs 12 s)
    */
-  readonly budgetMs?: number | undefined;
+  readonly budgetMs?: BudgetMs | undefined;
   /** Larger bodies get 413 before anything else reads them. @default 6 MiB (the Lambda payload ceiling) */
   readonly maxBodyBytes?: number | undefined;
+  /**
+   * Where first answers are kept so that a redelivery gets them without a second CodeHub call;
+   * `false` answers every delivery afresh. @default an in-memory store (10 min, 1000 answers)
+   */
+  readonly idempotency?: IdempotencyStore | false | undefined;
 }
 
 export type WebhookHandler = (event: HttpEvent, context?: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>) => Promise<HttpResponse>;
@@ -48,32 +86,59 @@ interface Failure {
   readonly code: string;
   readonly error_code: string | undefined;
   readonly error: string;
+  /** CodeHub's `Retry-After`, for a throttled sync. */
+  readonly retry_after_seconds?: number | undefined;
 }
 
 /** Time kept back from the Lambda's remaining time to write the answer. */
 const ANSWER_MARGIN_MS = 250;
 
+/** When CodeHub throttled without naming a wait: its limit is per minute, so a minute always suffices. */
+const DEFAULT_RETRY_AFTER_SECONDS = 60;
+
+const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
+
 export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
   const { index, codehub, logger } = options;
   const now = options.now ?? Date.now;
-  const budgetMs = options.budgetMs ?? 8000;
-  const maxBodyBytes = options.maxBodyBytes ?? 6 * 1024 * 1024;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const idempotency = options.idempotency === false ? undefined : (options.idempotency ?? createMemoryIdempotencyStore());
   const secrets = candidateSecrets(index);
+  /**
+   * Sync calls in flight in this container, by repository and request. A push arriving while its
+   * repository's sync is in flight joins that call instead of making another: CodeHub answers with
+   * the id of a queued job, which fetches the source once it runs, so the later push rides along
+   * (should the job have fetched first, the next push or the reconcile brings it). Only identical
+   * requests are shared (same force_fetch, credentials and endpoint): no push is synced with
+   * settings not its own.
+   */
+  const inFlight = new Map<string, Promise<MirrorSyncResult>>();
 
   return async function handleWebhook(event, context) {
+    try {
+      return await handle(event, context);
+    } catch (error) {
+      // A bug, not the sender's fault: the host sees a 500 and can redeliver; the log says why.
+      logger.error('unexpected failure', { requestId: context?.awsRequestId, error });
+      return jsonResponse(500, { error: 'the bridge failed unexpectedly', code: 'INTERNAL_ERROR' });
+    }
+  };
+
+  async function handle(event: HttpEvent, context: Parameters<WebhookHandler>[1]): Promise<HttpResponse> {
     const started = now();
-    const request = readHttpRequest(event);
     // Fields on every log line of this delivery; filled in as the pipeline learns them.
     const log: DeliveryLogFields = { requestId: context?.awsRequestId };
-    const answer = (statusCode: number, body: Record<string, unknown>): HttpResponse => {
-      logger.info(String(body['status'] ?? 'answered'), { ...log, statusCode, ...body });
-      return jsonResponse(statusCode, body);
-    };
     const reject = (error: HttpError): HttpResponse => {
       logger.warn('rejected', { ...log, statusCode: error.statusCode, code: error.code, reason: error.message });
       return jsonResponse(error.statusCode, error.toJSON());
     };
 
+    let request: HttpRequest;
+    try {
+      request = readHttpRequest(event);
+    } catch (cause) {
+      return reject(new PayloadError('the event is not an HTTP request', { cause }));
+    }
     if (request.method !== 'POST') {
       return jsonResponse(405, { error: 'only POST is accepted', code: ErrorCodes.METHOD_NOT_ALLOWED }, { allow: 'POST' });
     }
@@ -96,6 +161,27 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
       return reject(new VerificationError(ErrorCodes[verdict.reason], verdict.message));
     }
     const secret = secrets[verdict.secretIndex] ?? '';
+
+    const budgetMs = budgetFor(options.budgetMs, provider.id);
+    const remaining = context?.getRemainingTimeInMillis?.();
+    const deadline = Math.max(started, Math.min(started + budgetMs, remaining === undefined ? Infinity : now() + remaining - ANSWER_MARGIN_MS));
+    const verified: VerifiedDelivery = { provider, delivery, secret, log, reject, deadline, budgetMs };
+    if (!idempotency) return answerVerified(verified);
+
+    // Only after verification: an unverified delivery can neither read nor fill the store.
+    const key = deliveryKey(provider.id, log.deliveryId, request.rawBody);
+    const { response, replayed } = await idempotency.once(key, () => answerVerified(verified), { deadline });
+    if (!replayed) return response;
+    logger.info('replayed the first answer to this delivery', { ...log, statusCode: response.statusCode });
+    return { ...response, headers: { ...response.headers, 'idempotent-replayed': 'true' } };
+  }
+
+  async function answerVerified(verified: VerifiedDelivery): Promise<HttpResponse> {
+    const { provider, delivery, secret, log, reject, deadline, budgetMs } = verified;
+    const answer = (statusCode: number, body: Record<string, unknown>): HttpResponse => {
+      logger.info(String(body['status'] ?? 'answered'), { ...log, statusCode, ...body });
+      return jsonResponse(statusCode, body);
+    };
 
     let read;
     try {
@@ -122,11 +208,8 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
       return answer(202, { status: 'ignored', reason: `no mirror for ${push.source} wants ${describeRefs(push)}` });
     }
 
-    const remaining = context?.getRemainingTimeInMillis?.();
-    const budget = remaining === undefined ? budgetMs : Math.min(budgetMs, remaining - ANSWER_MARGIN_MS);
-    const deadline = started + Math.max(0, budget);
     const callStarted = now();
-    const outcomes = await Promise.allSettled(wanted.map((m) => syncMirror(m, deadline)));
+    const outcomes = await Promise.allSettled(wanted.map((m) => syncMirror(m, deadline, log)));
     const codehubMs = now() - callStarted;
 
     const jobs: Job[] = [];
@@ -147,26 +230,103 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
       return jsonResponse(200, body);
     }
     const first = failures[0] as Failure;
-    const status = failures.every((f) => f.code === ErrorCodes.CODEHUB_TIMEOUT) ? 504 : 502;
-    logger.error('codehub failed', { ...log, ...summary, jobs, failures, codehubMs });
-    return jsonResponse(status, {
-      error: failures.length === 1 ? first.error : `${failures.length} of ${outcomes.length} syncs failed; first: ${first.error}`,
-      code: first.code,
-      error_code: first.error_code,
-      repository_id: first.repository_id,
-      failures,
-      jobs,
-      ...summary,
-    });
+    const { statusCode, headers } = failureStatus(failures);
+    logger.error('codehub failed', { ...log, ...summary, statusCode, jobs, failures, codehubMs, budgetMs });
+    return jsonResponse(
+      statusCode,
+      {
+        error: failures.length === 1 ? first.error : `${failures.length} of ${outcomes.length} syncs failed; first: ${first.error}`,
+        code: first.code,
+        error_code: first.error_code,
+        repository_id: first.repository_id,
+        budget_ms: budgetMs,
+        failures,
+        jobs,
+        ...summary,
+      },
+      headers,
+    );
+  }
 
-    function syncMirror(mirror: MirrorTarget, until: number) {
-      return codehub.startMirrorSync(
-        mirror.repositoryId,
-        { forceFetch: mirror.forceFetch, username: mirror.username, password: mirror.password, endpointUuid: mirror.endpointUuid },
-        { deadline: until },
-      );
+  /** Starts a sync, or joins the identical one already in flight for the repository. */
+  function syncMirror(mirror: MirrorTarget, deadline: number, log: DeliveryLogFields): Promise<MirrorSyncResult> {
+    const request = { forceFetch: mirror.forceFetch, username: mirror.username, password: mirror.password, endpointUuid: mirror.endpointUuid };
+    const key = inFlightKey(mirror);
+    const running = inFlight.get(key);
+    if (running !== undefined) {
+      logger.info('joined the sync already in flight', { ...log, repositoryId: mirror.repositoryId });
+      // The call in flight may have a later deadline than this delivery (another host's budget).
+      return withinDeadline(running, deadline - now(), mirror.repositoryId);
     }
-  };
+    let started: Promise<MirrorSyncResult>;
+    try {
+      started = codehub.startMirrorSync(mirror.repositoryId, request, { deadline });
+    } catch (error) {
+      // A client that throws instead of rejecting fails this mirror only, not the whole answer.
+      started = Promise.reject(error);
+    }
+    const call = started.finally(() => {
+      if (inFlight.get(key) === call) inFlight.delete(key);
+    });
+    inFlight.set(key, call);
+    return call;
+  }
+}
+
+interface VerifiedDelivery {
+  readonly provider: Provider;
+  readonly delivery: Delivery;
+  /** The configured secret the delivery was verified with. */
+  readonly secret: string;
+  readonly log: DeliveryLogFields;
+  readonly reject: (error: HttpError) => HttpResponse;
+  /** Epoch ms by which the answer must be on its way. */
+  readonly deadline: number;
+  readonly budgetMs: number;
+}
+
+/** The in-flight key of a mirror's sync: the repository and everything its request body carries. */
+function inFlightKey(mirror: MirrorTarget): string {
+  // Hashed so that a source password does not sit in one more structure in plain text.
+  const request = JSON.stringify([mirror.forceFetch, mirror.username ?? null, mirror.password ?? null, mirror.endpointUuid ?? null]);
+  return `${mirror.repositoryId}:${createHash('sha256').update(request).digest('base64url')}`;
+}
+
+/** `call`'s outcome, or CODEHUB_TIMEOUT when it has not settled within `ms`. */
+function withinDeadline<T>(call: Promise<T>, ms: number, repositoryId: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new CodeHubError(ErrorCodes.CODEHUB_TIMEOUT, `the sync of repository ${repositoryId} already in flight did not answer before the deadline`));
+    }, Math.max(0, ms));
+    call.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * What the Git host is told when syncs failed, so that its delivery log is honest and its
+ * redelivery (manual or automatic) is worth making:
+ * - 504 when every failure is a timeout: CodeHub did not answer inside the budget.
+ * - 503 with `Retry-After` when CodeHub throttled to the end (the rest, if any, timed out): the
+ *   shared 600/min limit; a redelivery after the wait will get through.
+ * - 502 otherwise: CodeHub refused or failed (5xx to the end, a reset, a signature or auth failure).
+ */
+function failureStatus(failures: readonly Failure[]): { statusCode: number; headers: Record<string, string> } {
+  if (failures.every((f) => f.code === ErrorCodes.CODEHUB_TIMEOUT)) return { statusCode: 504, headers: {} };
+  const throttled = failures.filter((f) => f.code === ErrorCodes.CODEHUB_THROTTLED);
+  if (throttled.length > 0 && failures.every((f) => f.code === ErrorCodes.CODEHUB_THROTTLED || f.code === ErrorCodes.CODEHUB_TIMEOUT)) {
+    const seconds = Math.max(...throttled.map((f) => f.retry_after_seconds ?? DEFAULT_RETRY_AFTER_SECONDS));
+    return { statusCode: 503, headers: { 'retry-after': String(seconds) } };
+  }
+  return { statusCode: 502, headers: {} };
 }
 
 function describeRefs(push: Push): string {
@@ -177,7 +337,49 @@ function describeRefs(push: Push): string {
 /** What the Git host is shown for a failed sync: CodeHub's own code and message, nothing of ours that is secret. */
 function describeFailure(repositoryId: number, reason: unknown): Failure {
   if (reason instanceof CodeHubError) {
-    return { repository_id: repositoryId, code: reason.code, error_code: reason.serviceCode, error: reason.message };
+    return {
+      repository_id: repositoryId,
+      code: reason.code,
+      error_code: reason.serviceCode,
+      error: reason.message,
+      ...(reason.retryAfterSeconds === undefined ? {} : { retry_after_seconds: reason.retryAfterSeconds }),
+    };
   }
   return { repository_id: repositoryId, code: ErrorCodes.CODEHUB_UNREACHABLE, error_code: undefined, error: 'CodeHub call failed unexpectedly' };
+}
+
+/** Settings of the pipeline read from the environment (see `webhookSettingsFromEnv`). */
+export interface WebhookSettings {
+  readonly budgetMs?: BudgetMs;
+  readonly maxBodyBytes?: number;
+}
+
+const PROVIDER_IDS: readonly ProviderId[] = Object.values(ProviderIds);
+
+/**
+ * `WEBHOOK_BUDGET_MS` (every host), `WEBHOOK_BUDGET_MS_<HOST>` (one host, e.g.
+ * `WEBHOOK_BUDGET_MS_GITEA`; wins over the former) and `WEBHOOK_MAX_BODY_BYTES`. Unset or empty
+ * keeps the default. Throws `ConfigError` naming the variable, at cold start.
+ */
+export function webhookSettingsFromEnv(env: Readonly<Record<string, string | undefined>>): WebhookSettings {
+  const global = readPositiveInteger(env, 'WEBHOOK_BUDGET_MS');
+  const perHost: Partial<Record<ProviderId, number>> = {};
+  for (const id of PROVIDER_IDS) {
+    const value = readPositiveInteger(env, `WEBHOOK_BUDGET_MS_${id.toUpperCase()}`) ?? global;
+    if (value !== undefined) perHost[id] = value;
+  }
+  const maxBodyBytes = readPositiveInteger(env, 'WEBHOOK_MAX_BODY_BYTES');
+  return {
+    ...(Object.keys(perHost).length > 0 ? { budgetMs: perHost } : {}),
+    ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }),
+  };
+}
+
+function readPositiveInteger(env: Readonly<Record<string, string | undefined>>, name: string): number | undefined {
+  const text = env[name]?.trim();
+  if (text === undefined || text === '') return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
+    throw new ConfigError(name, `must be a positive integer, got "${text}"`);
+  }
+  return Number(text);
 }

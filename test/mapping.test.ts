@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { MirrorConfig, MirrorTarget } from '../lib/config/types';
+import { compileSourcePattern, compileTargetTemplate } from '../lib/config/patterns';
+import type { MirrorConfig, MirrorTarget, PathMirror, WildcardMirror } from '../lib/config/types';
 import {
   buildMirrorIndex,
   candidateSecrets,
   effectiveSecrets,
   mirrorsFor,
   mirrorWantsRefs,
+  pathMirrorsFor,
   refMatches,
   secretAuthorisesSource,
   selectMirrors,
@@ -15,8 +17,34 @@ function mirror(source: string, repositoryId: number, options: { secrets?: strin
   return { source, repositoryId, secrets: options.secrets, refs: options.refs, forceFetch: true };
 }
 
-function configOf(webhooks: Record<string, string[]>, mirrors: MirrorTarget[]): MirrorConfig {
-  return { webhooks: new Map(Object.entries(webhooks)), mirrors };
+function configOf(
+  webhooks: Record<string, string[]>,
+  mirrors: MirrorTarget[],
+  pathMirrors: PathMirror[] = [],
+  wildcardMirrors: WildcardMirror[] = [],
+): MirrorConfig {
+  return { webhooks: new Map(Object.entries(webhooks)), mirrors, pathMirrors, wildcardMirrors, statusKey: undefined };
+}
+
+function pathMirror(source: string, target: string, options: { secrets?: string[]; refs?: string[] } = {}): PathMirror {
+  return { source, target, secrets: options.secrets, refs: options.refs, forceFetch: true };
+}
+
+function wildcardMirror(pattern: string, target: string, options: { secrets?: string[]; refs?: string[]; username?: string } = {}): WildcardMirror {
+  const compiledTarget = compileTargetTemplate(target);
+  if ('problem' in compiledTarget) throw new Error(compiledTarget.problem);
+  const compiledPattern = compileSourcePattern(pattern);
+  return {
+    pattern,
+    host: compiledPattern.host,
+    target,
+    compiledPattern,
+    compiledTarget,
+    secrets: options.secrets,
+    refs: options.refs,
+    forceFetch: false,
+    ...(options.username === undefined ? {} : { username: options.username, password: 'pw' }),
+  };
 }
 
 function push(source: string, ...refs: string[]): { source: string; refs: { ref: string }[] } {
@@ -376,5 +404,165 @@ describe('selectMirrors', () => {
 
     // Assess
     expect(selection.mirrors).toEqual([tagsOnly, everything]);
+  });
+});
+
+describe('pathMirrorsFor', () => {
+  const WEB = pathMirror('github.com/acme/web', 'acme-mirror/web');
+  const ACME = wildcardMirror('github.com/acme/*', 'acme-mirror/{name}', { secrets: ['acme-own'], refs: ['refs/heads/main'], username: 'bot' });
+  const DEEP = wildcardMirror('gitlab.example.com/group/*', 'mirror/{owner}/{name}');
+  const EVERY = wildcardMirror('gitlab.example.com/*', 'all/{path}');
+  const PATH_CONFIG = configOf(
+    { 'github.com': ['github-secret'], 'gitlab.example.com': ['gl'] },
+    [API, PRIVATE],
+    [WEB, pathMirror('github.com/acme/api', 'acme-mirror/api-copy')],
+    [ACME, DEEP, EVERY],
+  );
+
+  it('finds exact path mirrors, then the wildcard mirrors a source matches, expanded for it', () => {
+    // Prepare
+    const index = buildMirrorIndex(PATH_CONFIG);
+
+    // Act
+    const mirrors = pathMirrorsFor(index, 'github.com/acme/web');
+
+    // Assess
+    expect(mirrors).toEqual([
+      WEB,
+      {
+        source: 'github.com/acme/web',
+        target: 'acme-mirror/web',
+        secrets: ['acme-own'],
+        refs: ['refs/heads/main'],
+        forceFetch: false,
+        username: 'bot',
+        password: 'pw',
+        endpointUuid: undefined,
+      },
+    ]);
+  });
+
+  it('leaves id mirrors to mirrorsFor, unchanged', () => {
+    // Prepare
+    const index = buildMirrorIndex(PATH_CONFIG);
+
+    // Act
+    const byId = mirrorsFor(index, 'github.com/acme/api');
+    const byPath = pathMirrorsFor(index, 'github.com/acme/api').map((mirror) => mirror.target);
+
+    // Assess
+    expect(byId).toEqual([API]);
+    expect(byPath).toEqual(['acme-mirror/api-copy', 'acme-mirror/api']);
+  });
+
+  it.each([
+    ['gitlab.example.com/group/sub/project', ['mirror/group/sub/project', 'all/group/sub/project']],
+    ['gitlab.example.com/group/project', ['mirror/group/project', 'all/group/project']],
+    ['gitlab.example.com/other/project', ['all/other/project']],
+    ['GitLab.example.com/Group/Project.git', ['mirror/group/project', 'all/group/project']],
+    ['github.com/acme/sub/repo', ['acme-mirror/repo']],
+    ['github.com/other/repo', []],
+    ['gitea.example.com/acme/repo', []],
+  ])('expands the wildcards %s matches', (source, targets) => {
+    // Prepare
+    const index = buildMirrorIndex(PATH_CONFIG);
+
+    // Act
+    const mirrors = pathMirrorsFor(index, source);
+
+    // Assess
+    expect(mirrors.map((mirror) => mirror.target)).toEqual(targets);
+  });
+
+  it("applies a wildcard mirror's refs to every source it matches", () => {
+    // Prepare
+    const index = buildMirrorIndex(PATH_CONFIG);
+    const [expanded] = pathMirrorsFor(index, 'github.com/acme/new-repo');
+
+    // Act
+    const wanted = [mirrorWantsRefs(expanded as PathMirror, [{ ref: 'refs/heads/main' }]), mirrorWantsRefs(expanded as PathMirror, [{ ref: 'refs/heads/dev' }])];
+
+    // Assess
+    expect(wanted).toEqual([true, false]);
+  });
+
+  it('stays a map lookup with 100,000 exact mirrors beside a few wildcards', () => {
+    // Prepare
+    const pathMirrors = Array.from({ length: 100_000 }, (_, i) => pathMirror(`git.example.com/team${i % 100}/repo${i}`, `m/repo${i}`));
+    const index = buildMirrorIndex(configOf({ 'git.example.com': ['s'] }, [], pathMirrors, [wildcardMirror('git.example.com/team7/*', 'seven/{name}')]));
+
+    // Act
+    const started = performance.now();
+    for (let i = 0; i < 10_000; i += 1) pathMirrorsFor(index, `git.example.com/team${i % 100}/repo${i}`);
+    const elapsedMs = performance.now() - started;
+
+    // Assess
+    expect(pathMirrorsFor(index, 'git.example.com/team7/repo7').map((mirror) => mirror.target)).toEqual(['m/repo7', 'seven/repo7']);
+    expect(pathMirrorsFor(index, 'git.example.com/team8/repo99908').map((mirror) => mirror.target)).toEqual(['m/repo99908']);
+    expect(elapsedMs).toBeLessThan(1000);
+  });
+});
+
+describe('secrets with path and wildcard mirrors', () => {
+  const OWN_WILDCARD = wildcardMirror('github.com/acme/*', 'acme-mirror/{name}', { secrets: ['acme-own'] });
+  const HOST_WILDCARD = wildcardMirror('gitlab.example.com/group/*', 'mirror/{name}');
+  const OWN_PATH = pathMirror('gitea.example.com/a/b', 'g/b', { secrets: ['path-own'] });
+  const SECRET_CONFIG = configOf({ 'github.com': ['github-secret'], 'gitlab.example.com': ['gl'] }, [API], [OWN_PATH], [OWN_WILDCARD, HOST_WILDCARD]);
+
+  it('lists path and wildcard mirror secrets among the candidates', () => {
+    // Prepare
+    const index = buildMirrorIndex(SECRET_CONFIG);
+
+    // Act
+    const secrets = candidateSecrets(index);
+
+    // Assess
+    expect(secrets).toEqual(['github-secret', 'gl', 'path-own', 'acme-own']);
+  });
+
+  it("gives an expanded wildcard mirror the wildcard's own secret, or its host's", () => {
+    // Prepare
+    const index = buildMirrorIndex(SECRET_CONFIG);
+    const [own] = pathMirrorsFor(index, 'github.com/acme/anything');
+    const [viaHost] = pathMirrorsFor(index, 'gitlab.example.com/group/x');
+
+    // Act
+    const secrets = [effectiveSecrets(index, own as PathMirror), effectiveSecrets(index, viaHost as PathMirror)];
+
+    // Assess
+    expect(secrets).toEqual([['acme-own'], ['gl']]);
+  });
+
+  it.each([
+    ["the wildcard's own secret, for a source it matches", 'acme-own', 'github.com/acme/anything', true],
+    ['the host secret, for a source only a wildcard with its own secret matches', 'github-secret', 'github.com/acme/anything', false],
+    ["the wildcard's own secret, for a source it does not match", 'acme-own', 'github.com/other/repo', false],
+    ["the wildcard's own secret, for a source that also has an id mirror", 'acme-own', 'github.com/acme/api', true],
+    ['the host secret, for that source', 'github-secret', 'github.com/acme/api', true],
+    ['the host secret, for a source a host-secret wildcard matches', 'gl', 'gitlab.example.com/group/x', true],
+    ["a path mirror's own secret", 'path-own', 'gitea.example.com/a/b', true],
+    ["a path mirror's own secret, for another source", 'path-own', 'github.com/acme/api', false],
+  ])('authorises %s: %s', (_, secret, source, authorised) => {
+    // Prepare
+    const index = buildMirrorIndex(SECRET_CONFIG);
+
+    // Act
+    const answer = secretAuthorisesSource(index, secret, source);
+
+    // Assess
+    expect(answer).toBe(authorised);
+  });
+
+  it('builds an index from a config that only has webhooks and id mirrors', () => {
+    // Prepare
+    const handMade = { webhooks: new Map([['github.com', ['s']]]), mirrors: [API] };
+
+    // Act
+    const index = buildMirrorIndex(handMade);
+
+    // Assess
+    expect(mirrorsFor(index, 'github.com/acme/api')).toEqual([API]);
+    expect(pathMirrorsFor(index, 'github.com/acme/api')).toEqual([]);
+    expect(secretAuthorisesSource(index, 's', 'github.com/acme/api')).toBe(true);
   });
 });

@@ -1,11 +1,13 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { CallOptions, CodeHub, MirrorSyncRequest } from '../lib/codehub/types';
-import type { MirrorConfig, MirrorTarget } from '../lib/config/types';
+import type { MirrorTarget } from '../lib/config/types';
 import { CodeHubError, ErrorCodes } from '../lib/errors';
 import { createLogger } from '../lib/log';
-import { buildMirrorIndex } from '../lib/mapping';
-import { createWebhookHandler, type WebhookOptions } from '../lib/webhook';
+import { buildMirrorIndex, type MirrorIndexInput } from '../lib/mapping';
+import { createMemoryIdempotencyStore } from '../lib/idempotency';
+import { ConfigError } from '../lib/errors';
+import { DEFAULT_BUDGETS_MS, budgetFor, createWebhookHandler, webhookSettingsFromEnv, type WebhookOptions } from '../lib/webhook';
 import { fakeContext, httpApiEvent, restApiEvent } from './support/lambda';
 
 const HOST_SECRET = 'host-secret-value-1';
@@ -16,7 +18,7 @@ function mirror(source: string, repositoryId: number, extra: Partial<MirrorTarge
   return { source, repositoryId, secrets: undefined, refs: undefined, forceFetch: true, ...extra };
 }
 
-const config: MirrorConfig = {
+const config: MirrorIndexInput = {
   webhooks: new Map([['github.com', [HOST_SECRET]]]),
   mirrors: [
     mirror('github.com/acme/api', 2111, { username: 'bot', password: SOURCE_PASSWORD }),
@@ -47,7 +49,7 @@ function fakeCodeHub(fail?: (repositoryId: number) => Error | undefined): CodeHu
   };
 }
 
-function setup(options: Partial<WebhookOptions> & { fail?: (id: number) => Error | undefined; cfg?: MirrorConfig } = {}) {
+function setup(options: Partial<WebhookOptions> & { fail?: (id: number) => Error | undefined; cfg?: MirrorIndexInput } = {}) {
   const codehub = fakeCodeHub(options.fail);
   const lines: string[] = [];
   const handler = createWebhookHandler({
@@ -331,5 +333,331 @@ describe('webhook pipeline: answers to the Git host', () => {
     const everything = [...answers, ...lines].join('\n');
     for (const secret of [HOST_SECRET, MIRROR_SECRET, SOURCE_PASSWORD]) expect(everything).not.toContain(secret);
     expect(lines.length).toBeGreaterThan(0);
+  });
+});
+
+function withDelivery(headers: Record<string, string>, id: string): Record<string, string> {
+  return { ...headers, 'x-github-delivery': id };
+}
+
+function giteaHeaders(body: string, secret: string): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    'x-gitea-event': 'push',
+    'x-gitea-delivery': 'g-1',
+    'x-gitea-signature': createHmac('sha256', secret).update(body).digest('hex'),
+  };
+}
+
+const giteaConfig: MirrorIndexInput = {
+  webhooks: new Map([['gitea.example.com', [HOST_SECRET]], ['github.com', [HOST_SECRET]]]),
+  mirrors: [mirror('gitea.example.com/acme/api', 4001), mirror('github.com/acme/api', 4002)],
+};
+
+function giteaPush(): string {
+  return JSON.stringify({
+    ref: 'refs/heads/main',
+    before: 'a'.repeat(40),
+    after: 'b'.repeat(40),
+    repository: { full_name: 'acme/api', html_url: 'https://gitea.example.com/acme/api' },
+  });
+}
+
+describe('webhook pipeline: budgets per host', () => {
+  it('gives Gitea (5 s wait) a 4 s budget and GitHub (10 s wait) an 8 s budget by default', async () => {
+    // Prepare
+    const { handler, codehub } = setup({ cfg: giteaConfig });
+    const gitea = giteaPush();
+    const github = githubPush('acme/api');
+    // Act
+    const before = Date.now();
+    await handler(httpApiEvent({ headers: giteaHeaders(gitea, HOST_SECRET), body: gitea }), fakeContext(60_000));
+    await handler(httpApiEvent({ headers: githubHeaders(github, HOST_SECRET), body: github }), fakeContext(60_000));
+    const after = Date.now();
+    // Assess
+    const [giteaCall, githubCall] = codehub.calls;
+    expect(giteaCall?.options?.deadline).toBeGreaterThanOrEqual(before + 4000);
+    expect(giteaCall?.options?.deadline).toBeLessThanOrEqual(after + 4000);
+    expect(githubCall?.options?.deadline).toBeGreaterThanOrEqual(before + 8000);
+    expect(githubCall?.options?.deadline).toBeLessThanOrEqual(after + 8000);
+  });
+
+  it('takes one budget for every host, or a map that overrides some hosts', () => {
+    // Act
+    const single = budgetFor(3000, 'gitea');
+    const mapped = [budgetFor({ gitea: 2500 }, 'gitea'), budgetFor({ gitea: 2500 }, 'gogs')];
+    // Assess
+    expect(single).toBe(3000);
+    expect(mapped).toEqual([2500, DEFAULT_BUDGETS_MS.gogs]);
+  });
+
+  it('keeps every default budget under its host\'s wait', () => {
+    // Prepare
+    const hostWaitMs = { github: 10_000, gitlab: 10_000, gitea: 5000, forgejo: 5000, gogs: 15_000, bitbucket: 10_000, gitee: 10_000, gitcode: 10_000 };
+    // Act
+    const over = Object.entries(DEFAULT_BUDGETS_MS).filter(([host, budget]) => budget >= hostWaitMs[host as keyof typeof hostWaitMs] - 500);
+    // Assess
+    expect(over).toEqual([]);
+  });
+
+  it('reads WEBHOOK_BUDGET_MS, WEBHOOK_BUDGET_MS_<HOST> and WEBHOOK_MAX_BODY_BYTES', () => {
+    // Act
+    const none = webhookSettingsFromEnv({ WEBHOOK_BUDGET_MS: '' });
+    const settings = webhookSettingsFromEnv({ WEBHOOK_BUDGET_MS: '7000', WEBHOOK_BUDGET_MS_GITEA: '3500', WEBHOOK_MAX_BODY_BYTES: '1024' });
+    const oneHost = webhookSettingsFromEnv({ WEBHOOK_BUDGET_MS_GOGS: '9000' });
+    // Assess
+    expect(none).toEqual({});
+    expect(settings.maxBodyBytes).toBe(1024);
+    expect(budgetFor(settings.budgetMs, 'gitea')).toBe(3500);
+    expect(budgetFor(settings.budgetMs, 'github')).toBe(7000);
+    expect(budgetFor(oneHost.budgetMs, 'gogs')).toBe(9000);
+    expect(budgetFor(oneHost.budgetMs, 'gitea')).toBe(DEFAULT_BUDGETS_MS.gitea);
+  });
+
+  it.each([['WEBHOOK_BUDGET_MS', 'eight'], ['WEBHOOK_BUDGET_MS_GITHUB', '-1'], ['WEBHOOK_MAX_BODY_BYTES', '0']])('refuses %s=%s at cold start', (name, value) => {
+    // Act
+    const attempt = () => webhookSettingsFromEnv({ [name]: value });
+    // Assess
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(name);
+  });
+});
+
+describe('webhook pipeline: failures the Git host must see', () => {
+  it('answers 503 with Retry-After when CodeHub throttled to the end', async () => {
+    // Prepare
+    const { handler } = setup({ fail: () => new CodeHubError(ErrorCodes.CODEHUB_THROTTLED, 'throttled', { status: 429, serviceCode: 'APIG.0308', retryAfterSeconds: 12 }) });
+    const body = githubPush('acme/api');
+    // Act
+    const response = await handler(httpApiEvent({ headers: githubHeaders(body, HOST_SECRET), body }));
+    // Assess
+    expect(response.statusCode).toBe(503);
+    expect(response.headers?.['retry-after']).toBe('12');
+    expect(bodyOf(response)).toMatchObject({ code: ErrorCodes.CODEHUB_THROTTLED, error_code: 'APIG.0308', budget_ms: 8000 });
+  });
+
+  it('answers 503 with a minute\'s Retry-After when CodeHub named no wait, and when the rest timed out', async () => {
+    // Prepare
+    const { handler } = setup({
+      fail: (id) =>
+        id === 3001
+          ? new CodeHubError(ErrorCodes.CODEHUB_THROTTLED, 'throttled', { status: 429 })
+          : new CodeHubError(ErrorCodes.CODEHUB_TIMEOUT, 'timed out'),
+    });
+    const body = githubPush('acme/fan');
+    // Act
+    const response = await handler(httpApiEvent({ headers: githubHeaders(body, HOST_SECRET), body }));
+    // Assess
+    expect(response.statusCode).toBe(503);
+    expect(response.headers?.['retry-after']).toBe('60');
+  });
+
+  it('answers 502 for an AK/SK signature failure, with the reason', async () => {
+    // Prepare
+    const { handler } = setup({ fail: () => new CodeHubError(ErrorCodes.CODEHUB_SIGNATURE_FAILED, 'the AK/SK signature was rejected', { status: 401, serviceCode: 'APIG.0301' }) });
+    const body = githubPush('acme/api');
+    // Act
+    const response = await handler(httpApiEvent({ headers: githubHeaders(body, HOST_SECRET), body }));
+    // Assess
+    expect(response.statusCode).toBe(502);
+    expect(bodyOf(response)).toMatchObject({ code: ErrorCodes.CODEHUB_SIGNATURE_FAILED, error: 'the AK/SK signature was rejected' });
+  });
+
+  it('answers 504 at once when the Lambda has no time left for CodeHub', async () => {
+    // Prepare
+    const { handler, codehub } = setup();
+    const body = githubPush('acme/api');
+    // Act
+    await handler(httpApiEvent({ headers: githubHeaders(body, HOST_SECRET), body }), fakeContext(100));
+    // Assess
+    expect(codehub.calls[0]?.options?.deadline).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('never throws: a malformed event is a 4xx, a bug in CodeHub\'s stand-in a 502', async () => {
+    // Prepare
+    const throwing: CodeHub = { startMirrorSync: () => { throw new TypeError('not a promise'); } };
+    const { handler } = setup({ codehub: throwing });
+    const body = githubPush('acme/api');
+    // Act
+    const odd = await handler({ version: '2.0', requestContext: null, headers: 5, body: 7 } as unknown as Parameters<typeof handler>[0]);
+    const broken = await handler(httpApiEvent({ headers: githubHeaders(body, HOST_SECRET), body }));
+    // Assess
+    expect(odd.statusCode).toBe(405);
+    expect(broken.statusCode).toBe(502);
+    expect(bodyOf(broken)).toMatchObject({ code: ErrorCodes.CODEHUB_UNREACHABLE, error: 'CodeHub call failed unexpectedly' });
+  });
+});
+
+describe('webhook pipeline: the same delivery twice', () => {
+  it('answers a redelivery with the first answer and no second CodeHub call', async () => {
+    // Prepare
+    const { handler, codehub } = setup();
+    const body = githubPush('acme/api');
+    const event = httpApiEvent({ headers: githubHeaders(body, HOST_SECRET), body });
+    // Act
+    const first = await handler(event);
+    const second = await handler(event);
+    // Assess
+    expect(codehub.calls).toHaveLength(1);
+    expect(second.statusCode).toBe(first.statusCode);
+    expect(second.body).toBe(first.body);
+    expect(second.headers?.['idempotent-replayed']).toBe('true');
+    expect(first.headers?.['idempotent-replayed']).toBeUndefined();
+  });
+
+  it('answers a redelivery of a failed delivery afresh, so that it can succeed', async () => {
+    // Prepare
+    let failing = true;
+    const { handler, codehub } = setup({ fail: () => (failing ? new CodeHubError(ErrorCodes.CODEHUB_SERVER_ERROR, 'CodeHub answered 500', { status: 500 }) : undefined) });
+    const body = githubPush('acme/api');
+    const event = httpApiEvent({ headers: githubHeaders(body, HOST_SECRET), body });
+    // Act
+    const first = await handler(event);
+    failing = false;
+    const second = await handler(event);
+    // Assess
+    expect([first.statusCode, second.statusCode]).toEqual([502, 200]);
+    expect(codehub.calls).toHaveLength(2);
+  });
+
+  it('never answers an unverified delivery from the store, even with a known delivery id', async () => {
+    // Prepare
+    const { handler, codehub } = setup();
+    const body = githubPush('acme/api');
+    await handler(httpApiEvent({ headers: githubHeaders(body, HOST_SECRET), body }));
+    // Act
+    const forged = await handler(httpApiEvent({ headers: githubHeaders(body, 'guessed-secret'), body }));
+    // Assess
+    expect(forged.statusCode).toBe(401);
+    expect(codehub.calls).toHaveLength(1);
+  });
+
+  it('treats a different body under the same delivery id as a different delivery', async () => {
+    // Prepare
+    const { handler, codehub } = setup();
+    const main = githubPush('acme/api');
+    const tag = githubPush('acme/api', { ref: 'refs/tags/v1' });
+    // Act
+    await handler(httpApiEvent({ headers: githubHeaders(main, HOST_SECRET), body: main }));
+    await handler(httpApiEvent({ headers: githubHeaders(tag, HOST_SECRET), body: tag }));
+    // Assess
+    expect(codehub.calls).toHaveLength(2);
+  });
+
+  it('answers every delivery afresh with idempotency: false', async () => {
+    // Prepare
+    const { handler, codehub } = setup({ idempotency: false });
+    const body = githubPush('acme/api');
+    const event = httpApiEvent({ headers: githubHeaders(body, HOST_SECRET), body });
+    // Act
+    await handler(event);
+    await handler(event);
+    // Assess
+    expect(codehub.calls).toHaveLength(2);
+  });
+
+  it('uses the store it is given', async () => {
+    // Prepare
+    const store = createMemoryIdempotencyStore();
+    const first = setup({ idempotency: store });
+    const second = setup({ idempotency: store });
+    const body = githubPush('acme/api');
+    const event = httpApiEvent({ headers: githubHeaders(body, HOST_SECRET), body });
+    // Act
+    await first.handler(event);
+    const replay = await second.handler(event);
+    // Assess
+    expect(second.codehub.calls).toHaveLength(0);
+    expect(replay.statusCode).toBe(200);
+  });
+});
+
+/** A CodeHub stand-in whose syncs answer only when released. */
+function heldCodeHub() {
+  const calls: Call[] = [];
+  const pending: (() => void)[] = [];
+  const codehub: CodeHub = {
+    startMirrorSync(repositoryId, request, options) {
+      calls.push({ repositoryId, request, options });
+      return new Promise((resolve) => pending.push(() => resolve({ jid: `jid-${repositoryId}-${calls.length}` })));
+    },
+  };
+  return { codehub, calls, release: () => pending.splice(0).forEach((resolve) => resolve()) };
+}
+
+describe('webhook pipeline: pushes while a sync is in flight', () => {
+  it('lets pushes for a repository whose sync is in flight share that call', async () => {
+    // Prepare
+    const held = heldCodeHub();
+    const { handler } = setup({ codehub: held.codehub });
+    const first = githubPush('acme/api');
+    const second = githubPush('acme/api', { after: 'c'.repeat(40) });
+    // Act
+    const answers = Promise.all([
+      handler(httpApiEvent({ headers: withDelivery(githubHeaders(first, HOST_SECRET), 'd-1'), body: first })),
+      handler(httpApiEvent({ headers: withDelivery(githubHeaders(second, HOST_SECRET), 'd-2'), body: second })),
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    held.release();
+    const [a, b] = await answers;
+    // Assess
+    expect(held.calls).toHaveLength(1);
+    expect([a.statusCode, b.statusCode]).toEqual([200, 200]);
+    expect(bodyOf(a)['jid']).toBe(bodyOf(b)['jid']);
+  });
+
+  it('makes a new call once the shared one has answered', async () => {
+    // Prepare
+    const { handler, codehub } = setup();
+    const first = githubPush('acme/api');
+    const second = githubPush('acme/api', { after: 'c'.repeat(40) });
+    // Act
+    await handler(httpApiEvent({ headers: withDelivery(githubHeaders(first, HOST_SECRET), 'd-1'), body: first }));
+    await handler(httpApiEvent({ headers: withDelivery(githubHeaders(second, HOST_SECRET), 'd-2'), body: second }));
+    // Assess
+    expect(codehub.calls).toHaveLength(2);
+  });
+
+  it('does not share between mirrors whose requests differ', async () => {
+    // Prepare
+    const held = heldCodeHub();
+    const cfg: MirrorIndexInput = {
+      webhooks: new Map([['github.com', [HOST_SECRET]]]),
+      mirrors: [mirror('github.com/acme/one', 5000), mirror('github.com/acme/two', 5000, { forceFetch: false })],
+    };
+    const { handler } = setup({ codehub: held.codehub, cfg });
+    const one = githubPush('acme/one');
+    const two = githubPush('acme/two');
+    // Act
+    const answers = Promise.all([
+      handler(httpApiEvent({ headers: withDelivery(githubHeaders(one, HOST_SECRET), 'd-1'), body: one })),
+      handler(httpApiEvent({ headers: withDelivery(githubHeaders(two, HOST_SECRET), 'd-2'), body: two })),
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    held.release();
+    await answers;
+    // Assess
+    expect(held.calls.map((c) => c.request.forceFetch)).toEqual([true, false]);
+  });
+
+  it('answers 504 within its own budget when the shared call outlasts it', async () => {
+    // Prepare
+    const held = heldCodeHub();
+    const github = githubPush('acme/api');
+    const gitea = giteaPush();
+    const slowMirror = { ...giteaConfig, mirrors: [mirror('gitea.example.com/acme/api', 4002), mirror('github.com/acme/api', 4002)] };
+    const shared = setup({ codehub: held.codehub, cfg: slowMirror, budgetMs: { github: 5000, gitea: 100 } });
+    // Act
+    const githubAnswer = shared.handler(httpApiEvent({ headers: githubHeaders(github, HOST_SECRET), body: github }));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const started = Date.now();
+    const giteaAnswer = await shared.handler(httpApiEvent({ headers: giteaHeaders(gitea, HOST_SECRET), body: gitea }));
+    const elapsed = Date.now() - started;
+    held.release();
+    await githubAnswer;
+    // Assess
+    expect(held.calls).toHaveLength(1);
+    expect(giteaAnswer.statusCode).toBe(504);
+    expect(elapsed).toBeLessThan(1000);
   });
 });

@@ -1,11 +1,13 @@
 /**
  * The CodeHub (CodeArts Repo) client: the remote-mirror calls the bridge makes, with CodeHub's
- * answers mapped to `CodeHubError` codes. No retry loop here on purpose: the only repeat is one
- * call after an IAM token was renewed on a 401. A signature failure is never repeated, because
- * more than five in a row lock the access key.
+ * answers mapped to `CodeHubError` codes. The mirror calls are repeated by the policy of
+ * `./retry` (429, 5xx, resets, timeouts; only inside the caller's deadline), and once more after an
+ * IAM token was renewed on a 401 — once per call, however many retries. A signature failure is
+ * never repeated, because more than five in a row lock the access key.
  */
 import { CodeHubError, ErrorCodes } from '../errors';
 import type { Authenticator } from './auth';
+import { DEFAULT_RETRY_POLICY, sleep as sleepFor, withRetry, type RetryPolicy } from './retry';
 import { canonicalRequestOfSigned, encodeSigningComponent } from './sign';
 import { codeHubErrorFromTransportFailure, undiciTransport } from './transport';
 import type { Transport, TransportResponse } from './transport';
@@ -55,6 +57,13 @@ export interface CodeHubClientOptions {
   readonly connectTimeoutMs?: number;
   /** Wait for the response headers, and at most between body chunks. @default 5000 */
   readonly timeoutMs?: number;
+  /**
+   * Retries of `startMirrorSync` and `getMirrorStatus`, made only when the call has a `deadline`.
+   * `false` makes every call once. @default DEFAULT_RETRY_POLICY (lib/codehub/retry.ts)
+   */
+  readonly retry?: Partial<RetryPolicy> | false;
+  /** How the client waits between retries. @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 const MAX_REPOSITORY_ID = 2_147_483_647;
@@ -203,6 +212,12 @@ function raceDeadline<T>(promise: Promise<T>, signal: AbortSignal | undefined, w
   });
 }
 
+/** State shared by every attempt of one call. */
+interface CallSession {
+  /** The authenticator renewed its credentials once already: a second 401 is final. */
+  renewed: boolean;
+}
+
 interface Exchange {
   readonly operation: string;
   readonly method: 'GET' | 'POST';
@@ -220,6 +235,31 @@ export function createCodeHubClient(options: CodeHubClientOptions): CodeHubClien
   const { auth } = options;
   const base = new URL(options.endpoint);
   const prefix = base.pathname.replace(/\/+$/, '');
+  const retryPolicy: RetryPolicy =
+    options.retry === false ? { ...DEFAULT_RETRY_POLICY, maxAttempts: 1 } : { ...DEFAULT_RETRY_POLICY, ...options.retry };
+  const sleep = options.sleep ?? sleepFor;
+
+  /** Runs one CodeHub call with the retry policy, inside `callOptions.deadline`. */
+  function withRetries<T>(operation: string, callOptions: CallOptions | undefined, call: (session: CallSession) => Promise<T>): Promise<T> {
+    const session: CallSession = { renewed: false };
+    return withRetry(() => call(session), {
+      deadline: callOptions?.deadline,
+      now,
+      sleep,
+      policy: retryPolicy,
+      onRetry: ({ attempt, error, delayMs }) => {
+        logger.warn('CodeHub call failed; retrying', {
+          operation,
+          attempt,
+          code: error.code,
+          status: error.status,
+          serviceCode: error.serviceCode,
+          retryAfterSeconds: error.retryAfterSeconds,
+          delayMs,
+        });
+      },
+    });
+  }
 
   function deadlineSignal(operation: string, callOptions: CallOptions | undefined): AbortSignal | undefined {
     if (callOptions?.deadline === undefined) return undefined;
@@ -262,8 +302,11 @@ export function createCodeHubClient(options: CodeHubClientOptions): CodeHubClien
     });
   }
 
-  /** Sends one call, repeating it once after a 401 when the authenticator renewed its token. */
-  async function send(exchange: Exchange): Promise<TransportResponse> {
+  /**
+   * Sends one call, repeating it once after a 401 when the authenticator renewed its token (once
+   * per `session`: a retry after a renewal does not renew again).
+   */
+  async function send(exchange: Exchange, session: CallSession = { renewed: false }): Promise<TransportResponse> {
     const signal = deadlineSignal(exchange.operation, exchange.options);
     const url = new URL(`${base.origin}${prefix}${exchange.path}`);
     const headers = { 'Content-Type': 'application/json' };
@@ -308,7 +351,8 @@ export function createCodeHubClient(options: CodeHubClientOptions): CodeHubClien
         logSignatureFailure(exchange, url, sent, response);
         return response;
       }
-      if (attempt > 1 || !auth.onUnauthorized?.(authHeaders)) return response;
+      if (attempt > 1 || session.renewed || !auth.onUnauthorized?.(authHeaders)) return response;
+      session.renewed = true;
       logger.info('CodeHub answered 401; renewed the token, repeating the call once', {
         operation: exchange.operation,
         serviceCode: code,
@@ -328,15 +372,13 @@ export function createCodeHubClient(options: CodeHubClientOptions): CodeHubClien
     if (request.password) payload.password = base64(request.password);
     if (request.endpointUuid) payload.endpoint_uuid = request.endpointUuid;
     const operation = `start mirror sync of repository ${repositoryId}`;
-    const response = await send({
-      operation,
-      method: 'POST',
-      path: `/v4/repositories/${repositoryId}/remote-mirror`,
-      // One buffer, signed and sent: the bytes on the wire are the bytes hashed.
-      body: Buffer.from(JSON.stringify(payload), 'utf8'),
-      options: callOptions,
+    // One buffer, signed and sent: the bytes on the wire are the bytes hashed.
+    const body = Buffer.from(JSON.stringify(payload), 'utf8');
+    const response = await withRetries(operation, callOptions, async (session) => {
+      const answer = await send({ operation, method: 'POST', path: `/v4/repositories/${repositoryId}/remote-mirror`, body, options: callOptions }, session);
+      if (answer.status !== 200) throw errorFromResponse(answer, operation, now());
+      return answer;
     });
-    if (response.status !== 200) throw errorFromResponse(response, operation, now());
     const parsed = parseJson(response.body);
     const jid = isRecord(parsed) ? parsed.jid : undefined;
     if (typeof jid !== 'string' || jid === '') {
@@ -353,14 +395,11 @@ export function createCodeHubClient(options: CodeHubClientOptions): CodeHubClien
   async function getMirrorStatus(repositoryId: number, callOptions?: CallOptions): Promise<MirrorStatus> {
     checkRepositoryId(repositoryId);
     const operation = `read mirror status of repository ${repositoryId}`;
-    const response = await send({
-      operation,
-      method: 'GET',
-      path: `/v4/repositories/${repositoryId}/remote-mirror`,
-      body: Buffer.alloc(0),
-      options: callOptions,
+    const response = await withRetries(operation, callOptions, async (session) => {
+      const answer = await send({ operation, method: 'GET', path: `/v4/repositories/${repositoryId}/remote-mirror`, body: Buffer.alloc(0), options: callOptions }, session);
+      if (answer.status !== 200) throw errorFromResponse(answer, operation, now());
+      return answer;
     });
-    if (response.status !== 200) throw errorFromResponse(response, operation, now());
     const mirror = parseJson(response.body);
     if (!isRecord(mirror)) {
       throw new CodeHubError(ErrorCodes.CODEHUB_BAD_RESPONSE, `CodeHub ${operation}: HTTP 200 without a JSON object`, {

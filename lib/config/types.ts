@@ -1,7 +1,10 @@
 /**
- * The resolved mirror configuration: every `env:` reference already replaced by its value, every
- * source already normalised with `sourceIdentity`. Produced once per cold start by `loadMirrorConfig`.
+ * The resolved mirror configuration: every `env:`, `ssm:` and `secretsmanager:` reference already
+ * replaced by its value, every source already normalised with `sourceIdentity`. Produced once per cold
+ * start by `loadMirrorConfig`.
  */
+
+import type { CompiledSourcePattern, CompiledTargetTemplate } from './patterns';
 
 export interface MirrorTarget {
   /** Normalised identity `host/path` (see `lib/providers/identity.ts`). */
@@ -20,8 +23,42 @@ export interface MirrorTarget {
   readonly endpointUuid?: string | undefined;
 }
 
+/**
+ * A mirror whose CodeHub repository is named by path (`target: group/name`) instead of by id; the
+ * pipeline resolves the path to an id (`GET /v1/repositories/repoid`, cached) when a push arrives.
+ * Also what a wildcard mirror becomes for one concrete source.
+ */
+export interface PathMirror extends Omit<MirrorTarget, 'repositoryId'> {
+  /** The concrete CodeHub path `group/name` (the group may have subgroups), placeholders expanded. */
+  readonly target: string;
+}
+
+/**
+ * A mirror whose source has `*` segments (`github.com/acme/*`): it applies to every source it matches,
+ * in addition to that source's exact mirrors, with its own `secret` (else the host's) for each.
+ */
+export interface WildcardMirror extends Omit<MirrorTarget, 'source' | 'repositoryId'> {
+  /** The normalised pattern, e.g. `github.com/acme/*`; `*` matches one or more path segments. */
+  readonly pattern: string;
+  /** Lower-case host the pattern is on (never a wildcard). */
+  readonly host: string;
+  /** Target template, e.g. `acme-mirror/{name}`; `{name}`, `{owner}`, `{path}` come from the source. */
+  readonly target: string;
+  /** `pattern`, compiled once at load (see `lib/config/patterns.ts`). */
+  readonly compiledPattern: CompiledSourcePattern;
+  /** `target`, compiled once at load. */
+  readonly compiledTarget: CompiledTargetTemplate;
+}
+
 export interface MirrorConfig {
   /** Lower-case host (with a non-default port if any) → the secrets its deliveries are signed with. */
   readonly webhooks: ReadonlyMap<string, readonly string[]>;
+  /** Mirrors with a `repository_id`. */
   readonly mirrors: readonly MirrorTarget[];
+  /** Mirrors with an exact source and a `target` path. */
+  readonly pathMirrors: readonly PathMirror[];
+  /** Mirrors with a wildcard source (always with a `target`). */
+  readonly wildcardMirrors: readonly WildcardMirror[];
+  /** `status.key`: the bearer key of the status route; undefined = no key configured. */
+  readonly statusKey: string | undefined;
 }

@@ -14,6 +14,7 @@ export const ProviderIds = {
   bitbucket: 'bitbucket',
   gitee: 'gitee',
   gitcode: 'gitcode',
+  azureDevops: 'azure-devops',
 } as const;
 export type ProviderId = (typeof ProviderIds)[keyof typeof ProviderIds];
 

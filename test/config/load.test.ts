@@ -800,7 +800,7 @@ describe('loadMirrorConfig', () => {
       .split('\n')
       .map((line) => line.replace(/^(\s*)# (\s*)(webhooks:|- |[a-z_.:0-9]+:)/, '$1$2$3'))
       .join('\n');
-    const env = { ...ENV, DEMO_WEBHOOK_SECRET: 'd', BITBUCKET_WEBHOOK_SECRET: 'b' };
+    const env = { ...ENV, DEMO_WEBHOOK_SECRET: 'd', BITBUCKET_WEBHOOK_SECRET: 'b', MIRRORS_STATUS_KEY: 'k' };
 
     // Act
     const result = parseMirrorConfig(uncommented, env, parseYaml);
@@ -808,5 +808,8 @@ describe('loadMirrorConfig', () => {
     // Assess
     expect(result.config.mirrors.map((mirror) => mirror.repositoryId)).toEqual([1001, 2112, 1002, 3001]);
     expect([...result.config.webhooks.keys()]).toEqual(['github.com', 'gitlab.example.com', 'bitbucket.example.com:7990']);
+    expect(result.config.pathMirrors.map((mirror) => [mirror.source, mirror.target])).toEqual([['github.com/acme/web', 'acme-mirror/web']]);
+    expect(result.config.wildcardMirrors.map((mirror) => [mirror.pattern, mirror.target])).toEqual([['github.com/acme/*', 'acme-mirror/{name}']]);
+    expect(result.config.statusKey).toBe('k');
   });
 });

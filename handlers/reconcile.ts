@@ -1,0 +1,53 @@
+/**
+ * Lambda entry point of the scheduled reconcile (EventBridge, every 15 minutes by default): wires
+ * the environment into `reconcileMirrors` once per cold start, like `handlers/webhook.ts`. Invalid
+ * configuration throws at init. A run never throws for a mirror: an asynchronous invocation that
+ * failed would be retried by Lambda, doubling the calls on a CodeHub that may already be struggling.
+ */
+import type { Context } from 'aws-lambda';
+import { createCodeHubFromEnv } from '../lib/codehub';
+import { loadMirrorConfig } from '../lib/config/load';
+import { resolveEnvironmentSecrets } from '../lib/config/secrets';
+import { createLogger } from '../lib/log';
+import { reconcileMirrors, reconcileSettingsFromEnv, type ReconcileSummary } from '../lib/reconcile';
+
+const SERVICE = 'codehub-mirror-bridge';
+/** Kept back from the Lambda's remaining time: one mirror's budget (20 s) and its last call. */
+const RUN_MARGIN_MS = 30_000;
+
+const logger = createLogger({ base: { service: SERVICE, function: 'reconcile' } });
+
+type ReconcileHandler = (event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>) => Promise<Omit<ReconcileSummary, 'outcomes'>>;
+
+async function initialise(): Promise<ReconcileHandler> {
+  // As in handlers/webhook.ts: CODEHUB_SK=ssm:/… or secretsmanager:… are read alongside the config.
+  const [{ config, warnings }, codehubEnv] = await Promise.all([loadMirrorConfig(process.env), resolveEnvironmentSecrets(process.env)]);
+  for (const warning of warnings) logger.warn('config warning', { warning });
+  const codehub = createCodeHubFromEnv(codehubEnv, { logger });
+  const settings = reconcileSettingsFromEnv(process.env);
+  return async (_event, context) => {
+    const remaining = context?.getRemainingTimeInMillis?.();
+    const summary = await reconcileMirrors({
+      mirrors: config.mirrors,
+      codehub,
+      logger,
+      ...settings,
+      service: SERVICE,
+      deadline: remaining === undefined ? undefined : Date.now() + remaining - RUN_MARGIN_MS,
+    });
+    // The per-mirror detail is in the log line; the invocation result only needs the counts.
+    return {
+      mirrors: summary.mirrors,
+      checked: summary.checked,
+      triggered: summary.triggered,
+      left: summary.left,
+      failed: summary.failed,
+      notReached: summary.notReached,
+      durationMs: summary.durationMs,
+    };
+  };
+}
+
+const reconcile = await initialise();
+
+export const handler: ReconcileHandler = (event, context) => reconcile(event, context);
