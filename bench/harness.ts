@@ -66,6 +66,8 @@ export interface WarmResult {
   readonly error?: string;
   readonly importedMs: number;
   readonly durationsUs: number[];
+  /** CPU time (user + system) of the whole process over the timed deliveries, per delivery. */
+  readonly cpuUsPerDelivery: number;
   readonly maxRssKb: number;
 }
 

@@ -63,6 +63,7 @@ try {
     const count = Number(env.BENCH_COUNT ?? '2000');
     for (let i = 0; i < warmup; i += 1) check(await handler(delivery(), context()));
     const durationsUs = new Array(count);
+    const cpuBefore = process.cpuUsage();
     for (let i = 0; i < count; i += 1) {
       const next = delivery();
       const started = process.hrtime.bigint();
@@ -70,7 +71,8 @@ try {
       durationsUs[i] = Number(process.hrtime.bigint() - started) / 1000;
       check(answer);
     }
-    report({ ok: true, importedMs, durationsUs, maxRssKb: process.resourceUsage().maxRSS });
+    const cpu = process.cpuUsage(cpuBefore);
+    report({ ok: true, importedMs, durationsUs, cpuUsPerDelivery: (cpu.user + cpu.system) / count, maxRssKb: process.resourceUsage().maxRSS });
   }
   process.exit(0);
 } catch (error) {

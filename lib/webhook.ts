@@ -23,7 +23,8 @@ import { safeEqual } from './crypto';
  * under that host's wait (docs/webhook-providers.md), leaving room for API Gateway, a cold start
  * and the network on the way back:
  * - GitHub, GitLab, Bitbucket wait 10 s → 8 s. Gitee and GitCode document no wait; they are
- *   treated like GitLab, whose payloads they copy.
+ *   treated like GitLab, whose payloads they copy. Azure DevOps documents none either → 8 s (it
+ *   retries 502/503/504 by itself, so an honest failure there is redelivered).
  * - Gitea and Forgejo wait 5 s → 4 s.
  * - Gogs waits 15 s → 12 s; in practice capped by the Lambda timeout (10 s in serverless.yml).
  * Whatever the budget, the Lambda's remaining time caps it.
@@ -37,6 +38,7 @@ export const DEFAULT_BUDGETS_MS: Readonly<Record<ProviderId, number>> = Object.f
   bitbucket: 8000,
   gitee: 8000,
   gitcode: 8000,
+  'azure-devops': 8000,
 });
 
 /** One budget for every host, or some hosts' budgets (the others keep their defaults). */
@@ -365,7 +367,7 @@ export function webhookSettingsFromEnv(env: Readonly<Record<string, string | und
   const global = readPositiveInteger(env, 'WEBHOOK_BUDGET_MS');
   const perHost: Partial<Record<ProviderId, number>> = {};
   for (const id of PROVIDER_IDS) {
-    const value = readPositiveInteger(env, `WEBHOOK_BUDGET_MS_${id.toUpperCase()}`) ?? global;
+    const value = readPositiveInteger(env, budgetVariable(id)) ?? global;
     if (value !== undefined) perHost[id] = value;
   }
   const maxBodyBytes = readPositiveInteger(env, 'WEBHOOK_MAX_BODY_BYTES');
@@ -373,6 +375,11 @@ export function webhookSettingsFromEnv(env: Readonly<Record<string, string | und
     ...(Object.keys(perHost).length > 0 ? { budgetMs: perHost } : {}),
     ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }),
   };
+}
+
+/** `WEBHOOK_BUDGET_MS_GITEA`, `WEBHOOK_BUDGET_MS_AZURE_DEVOPS`, … */
+export function budgetVariable(id: ProviderId): string {
+  return `WEBHOOK_BUDGET_MS_${id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
 }
 
 function readPositiveInteger(env: Readonly<Record<string, string | undefined>>, name: string): number | undefined {

@@ -26,9 +26,9 @@ const forgejoHeaders = {
 };
 
 describe('providers', () => {
-  it('lists the hosts most specific first', () => {
+  it('lists the hosts most specific first, Azure DevOps (known only by Basic credentials) last', () => {
     // Prepare
-    const expected = ['forgejo', 'gitea', 'gogs', 'github', 'gitlab', 'gitcode', 'gitee', 'bitbucket'];
+    const expected = ['forgejo', 'gitea', 'gogs', 'github', 'gitlab', 'gitcode', 'gitee', 'bitbucket', 'azure-devops'];
 
     // Act
     const ids = providers.map((provider) => provider.id);
@@ -125,6 +125,17 @@ describe('detectProvider', () => {
 
     // Assess
     expect(provider?.id).toBe('bitbucket');
+  });
+
+  it('detects an Azure DevOps delivery by its Basic credentials', () => {
+    // Prepare
+    const headers = { 'content-type': 'application/json; charset=utf-8', authorization: 'Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==' };
+
+    // Act
+    const provider = detectProvider(headers);
+
+    // Assess
+    expect(provider?.id).toBe('azure-devops');
   });
 
   it('detects no provider for an unknown sender', () => {
