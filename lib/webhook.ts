@@ -1,14 +1,14 @@
-import { createHash } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import type { CodeHub, MirrorSyncResult } from './codehub/types';
-import type { MirrorTarget } from './config/types';
-import { CodeHubError, ConfigError, ErrorCodes, HttpError, PayloadError, VerificationError } from './errors';
+import type { RepositoryResolver } from './codehub/repository-resolver';
+import type { CodeHub } from './codehub/types';
+import { ErrorCodes, HttpError, PayloadError, VerificationError } from './errors';
 import { jsonResponse, readHttpRequest, type HttpEvent, type HttpRequest, type HttpResponse } from './http/event';
 import { createMemoryIdempotencyStore, deliveryKey, type IdempotencyStore } from './idempotency';
 import type { Logger } from './log';
-import { candidateSecrets, effectiveSecrets, mirrorsFor, mirrorWantsRefs, type MirrorIndex } from './mapping';
+import { candidateSecrets, effectiveSecrets, mirrorsFor, mirrorWantsRefs, pathMirrorsFor, type MirrorIndex } from './mapping';
 import { detectProvider } from './providers';
-import { ProviderIds, type Delivery, type Provider, type ProviderId, type Push } from './providers/types';
+import type { Delivery, Provider, ProviderId, Push } from './providers/types';
+import { createMirrorSyncer, type Failure, type Job, type SyncTarget } from './sync';
 import { safeEqual } from './crypto';
 
 /**
@@ -53,6 +53,8 @@ export function budgetFor(budget: BudgetMs | undefined, provider: ProviderId): n
 export interface WebhookOptions {
   readonly index: MirrorIndex;
   readonly codehub: CodeHub;
+  /** Turns `target: group/name` mirrors into repository ids; needed only when the config has such mirrors. */
+  readonly resolver?: RepositoryResolver | undefined;
   readonly logger: Logger;
   /** @default Date.now */
   readonly now?: (() => number) | undefined;
@@ -78,20 +80,6 @@ interface DeliveryLogFields {
   deliveryId?: string | undefined;
 }
 
-interface Job {
-  readonly repository_id: number;
-  readonly jid: string;
-}
-
-interface Failure {
-  readonly repository_id: number;
-  readonly code: string;
-  readonly error_code: string | undefined;
-  readonly error: string;
-  /** CodeHub's `Retry-After`, for a throttled sync. */
-  readonly retry_after_seconds?: number | undefined;
-}
-
 /** Time kept back from the Lambda's remaining time to write the answer. */
 const ANSWER_MARGIN_MS = 250;
 
@@ -106,15 +94,7 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const idempotency = options.idempotency === false ? undefined : (options.idempotency ?? createMemoryIdempotencyStore());
   const secrets = candidateSecrets(index);
-  /**
-   * Sync calls in flight in this container, by repository and request. A push arriving while its
-   * repository's sync is in flight joins that call instead of making another: CodeHub answers with
-   * the id of a queued job, which fetches the source once it runs, so the later push rides along
-   * (should the job have fetched first, the next push or the reconcile brings it). Only identical
-   * requests are shared (same force_fetch, credentials and endpoint): no push is synced with
-   * settings not its own.
-   */
-  const inFlight = new Map<string, Promise<MirrorSyncResult>>();
+  const syncMirrors = createMirrorSyncer({ codehub, logger, resolver: options.resolver, now });
 
   return async function handleWebhook(event, context) {
     try {
@@ -196,7 +176,7 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
     if (read.kind === 'ignored') return answer(202, { status: 'ignored', reason: read.reason });
 
     const push = read.push;
-    const configured = mirrorsFor(index, push.source);
+    const configured: readonly SyncTarget[] = [...mirrorsFor(index, push.source), ...pathMirrorsFor(index, push.source)];
     if (configured.length === 0) {
       return answer(202, { status: 'ignored', reason: `no mirror configured for ${push.source}` });
     }
@@ -211,19 +191,8 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
     }
 
     const callStarted = now();
-    const outcomes = await Promise.allSettled(wanted.map((m) => syncMirror(m, deadline, log)));
+    const { jobs, failures } = await syncMirrors(wanted, deadline, { ...log });
     const codehubMs = now() - callStarted;
-
-    const jobs: Job[] = [];
-    const failures: Failure[] = [];
-    outcomes.forEach((outcome, i) => {
-      const repositoryId = (wanted[i] as MirrorTarget).repositoryId;
-      if (outcome.status === 'fulfilled') jobs.push({ repository_id: repositoryId, jid: outcome.value.jid });
-      else {
-        if (!(outcome.reason instanceof CodeHubError)) logger.error('unexpected sync failure', { ...log, repositoryId, error: outcome.reason });
-        failures.push(describeFailure(repositoryId, outcome.reason));
-      }
-    });
 
     const summary = { source: push.source, refs: push.refs.map((r) => r.ref) };
     if (failures.length === 0) {
@@ -237,7 +206,7 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
     return jsonResponse(
       statusCode,
       {
-        error: failures.length === 1 ? first.error : `${failures.length} of ${outcomes.length} syncs failed; first: ${first.error}`,
+        error: failures.length === 1 ? first.error : `${failures.length} of ${wanted.length} syncs failed; first: ${first.error}`,
         code: first.code,
         error_code: first.error_code,
         repository_id: first.repository_id,
@@ -250,29 +219,6 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
     );
   }
 
-  /** Starts a sync, or joins the identical one already in flight for the repository. */
-  function syncMirror(mirror: MirrorTarget, deadline: number, log: DeliveryLogFields): Promise<MirrorSyncResult> {
-    const request = { forceFetch: mirror.forceFetch, username: mirror.username, password: mirror.password, endpointUuid: mirror.endpointUuid };
-    const key = inFlightKey(mirror);
-    const running = inFlight.get(key);
-    if (running !== undefined) {
-      logger.info('joined the sync already in flight', { ...log, repositoryId: mirror.repositoryId });
-      // The call in flight may have a later deadline than this delivery (another host's budget).
-      return withinDeadline(running, deadline - now(), mirror.repositoryId);
-    }
-    let started: Promise<MirrorSyncResult>;
-    try {
-      started = codehub.startMirrorSync(mirror.repositoryId, request, { deadline });
-    } catch (error) {
-      // A client that throws instead of rejecting fails this mirror only, not the whole answer.
-      started = Promise.reject(error);
-    }
-    const call = started.finally(() => {
-      if (inFlight.get(key) === call) inFlight.delete(key);
-    });
-    inFlight.set(key, call);
-    return call;
-  }
 }
 
 interface VerifiedDelivery {
@@ -285,32 +231,6 @@ interface VerifiedDelivery {
   /** Epoch ms by which the answer must be on its way. */
   readonly deadline: number;
   readonly budgetMs: number;
-}
-
-/** The in-flight key of a mirror's sync: the repository and everything its request body carries. */
-function inFlightKey(mirror: MirrorTarget): string {
-  // Hashed so that a source password does not sit in one more structure in plain text.
-  const request = JSON.stringify([mirror.forceFetch, mirror.username ?? null, mirror.password ?? null, mirror.endpointUuid ?? null]);
-  return `${mirror.repositoryId}:${createHash('sha256').update(request).digest('base64url')}`;
-}
-
-/** `call`'s outcome, or CODEHUB_TIMEOUT when it has not settled within `ms`. */
-function withinDeadline<T>(call: Promise<T>, ms: number, repositoryId: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new CodeHubError(ErrorCodes.CODEHUB_TIMEOUT, `the sync of repository ${repositoryId} already in flight did not answer before the deadline`));
-    }, Math.max(0, ms));
-    call.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }
 
 /**
@@ -336,57 +256,3 @@ function describeRefs(push: Push): string {
   return names.length === 0 ? 'this push (it names no ref)' : names.join(', ');
 }
 
-/** What the Git host is shown for a failed sync: CodeHub's own code and message, nothing of ours that is secret. */
-function describeFailure(repositoryId: number, reason: unknown): Failure {
-  if (reason instanceof CodeHubError) {
-    return {
-      repository_id: repositoryId,
-      code: reason.code,
-      error_code: reason.serviceCode,
-      error: reason.message,
-      ...(reason.retryAfterSeconds === undefined ? {} : { retry_after_seconds: reason.retryAfterSeconds }),
-    };
-  }
-  return { repository_id: repositoryId, code: ErrorCodes.CODEHUB_UNREACHABLE, error_code: undefined, error: 'CodeHub call failed unexpectedly' };
-}
-
-/** Settings of the pipeline read from the environment (see `webhookSettingsFromEnv`). */
-export interface WebhookSettings {
-  readonly budgetMs?: BudgetMs;
-  readonly maxBodyBytes?: number;
-}
-
-const PROVIDER_IDS: readonly ProviderId[] = Object.values(ProviderIds);
-
-/**
- * `WEBHOOK_BUDGET_MS` (every host), `WEBHOOK_BUDGET_MS_<HOST>` (one host, e.g.
- * `WEBHOOK_BUDGET_MS_GITEA`; wins over the former) and `WEBHOOK_MAX_BODY_BYTES`. Unset or empty
- * keeps the default. Throws `ConfigError` naming the variable, at cold start.
- */
-export function webhookSettingsFromEnv(env: Readonly<Record<string, string | undefined>>): WebhookSettings {
-  const global = readPositiveInteger(env, 'WEBHOOK_BUDGET_MS');
-  const perHost: Partial<Record<ProviderId, number>> = {};
-  for (const id of PROVIDER_IDS) {
-    const value = readPositiveInteger(env, budgetVariable(id)) ?? global;
-    if (value !== undefined) perHost[id] = value;
-  }
-  const maxBodyBytes = readPositiveInteger(env, 'WEBHOOK_MAX_BODY_BYTES');
-  return {
-    ...(Object.keys(perHost).length > 0 ? { budgetMs: perHost } : {}),
-    ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }),
-  };
-}
-
-/** `WEBHOOK_BUDGET_MS_GITEA`, `WEBHOOK_BUDGET_MS_AZURE_DEVOPS`, … */
-export function budgetVariable(id: ProviderId): string {
-  return `WEBHOOK_BUDGET_MS_${id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
-}
-
-function readPositiveInteger(env: Readonly<Record<string, string | undefined>>, name: string): number | undefined {
-  const text = env[name]?.trim();
-  if (text === undefined || text === '') return undefined;
-  if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
-    throw new ConfigError(name, `must be a positive integer, got "${text}"`);
-  }
-  return Number(text);
-}

@@ -2,12 +2,12 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { CallOptions, CodeHub, MirrorSyncRequest } from '../lib/codehub/types';
 import type { MirrorTarget } from '../lib/config/types';
+import { parseMirrorConfig } from '../lib/config/load';
 import { CodeHubError, ErrorCodes } from '../lib/errors';
 import { createLogger } from '../lib/log';
 import { buildMirrorIndex, type MirrorIndexInput } from '../lib/mapping';
 import { createMemoryIdempotencyStore } from '../lib/idempotency';
-import { ConfigError } from '../lib/errors';
-import { DEFAULT_BUDGETS_MS, budgetFor, budgetVariable, createWebhookHandler, webhookSettingsFromEnv, type WebhookOptions } from '../lib/webhook';
+import { DEFAULT_BUDGETS_MS, budgetFor, createWebhookHandler, type WebhookOptions } from '../lib/webhook';
 import { fakeContext, httpApiEvent, restApiEvent } from './support/lambda';
 
 const HOST_SECRET = 'host-secret-value-1';
@@ -401,29 +401,6 @@ describe('webhook pipeline: budgets per host', () => {
     expect(over).toEqual([]);
   });
 
-  it('reads WEBHOOK_BUDGET_MS, WEBHOOK_BUDGET_MS_<HOST> and WEBHOOK_MAX_BODY_BYTES', () => {
-    // Act
-    const none = webhookSettingsFromEnv({ WEBHOOK_BUDGET_MS: '' });
-    const settings = webhookSettingsFromEnv({ WEBHOOK_BUDGET_MS: '7000', WEBHOOK_BUDGET_MS_GITEA: '3500', WEBHOOK_MAX_BODY_BYTES: '1024' });
-    const oneHost = webhookSettingsFromEnv({ WEBHOOK_BUDGET_MS_GOGS: '9000', [budgetVariable('azure-devops')]: '7000' });
-    // Assess
-    expect(none).toEqual({});
-    expect(settings.maxBodyBytes).toBe(1024);
-    expect(budgetFor(settings.budgetMs, 'gitea')).toBe(3500);
-    expect(budgetFor(settings.budgetMs, 'github')).toBe(7000);
-    expect(budgetFor(oneHost.budgetMs, 'gogs')).toBe(9000);
-    expect(budgetFor(oneHost.budgetMs, 'gitea')).toBe(DEFAULT_BUDGETS_MS.gitea);
-    expect(budgetVariable('azure-devops')).toBe('WEBHOOK_BUDGET_MS_AZURE_DEVOPS');
-    expect(budgetFor(oneHost.budgetMs, 'azure-devops')).toBe(7000);
-  });
-
-  it.each([['WEBHOOK_BUDGET_MS', 'eight'], ['WEBHOOK_BUDGET_MS_GITHUB', '-1'], ['WEBHOOK_MAX_BODY_BYTES', '0']])('refuses %s=%s at cold start', (name, value) => {
-    // Act
-    const attempt = () => webhookSettingsFromEnv({ [name]: value });
-    // Assess
-    expect(attempt).toThrow(ConfigError);
-    expect(attempt).toThrow(name);
-  });
 });
 
 describe('webhook pipeline: failures the Git host must see', () => {
@@ -662,5 +639,62 @@ describe('webhook pipeline: pushes while a sync is in flight', () => {
     expect(held.calls).toHaveLength(1);
     expect(giteaAnswer.statusCode).toBe(504);
     expect(elapsed).toBeLessThan(1000);
+  });
+});
+
+describe('webhook pipeline: mirrors configured by CodeHub path', () => {
+  const pathConfig = parseMirrorConfig(
+    JSON.stringify({
+      webhooks: { 'github.com': { secret: HOST_SECRET } },
+      mirrors: [
+        { source: 'github.com/acme/by-path', target: 'acme-mirror/by-path' },
+        { source: 'github.com/wild/*', target: 'wild-mirror/{name}' },
+      ],
+    }),
+    {},
+  ).config;
+
+  function pathSetup(lookup: (path: string) => Promise<number>) {
+    const looked: string[] = [];
+    const resolver = { resolve: (path: string) => { looked.push(path); return lookup(path); } };
+    return { ...setup({ cfg: pathConfig, resolver }), looked };
+  }
+
+  it('resolves a target path to its repository and syncs it', async () => {
+    // Prepare
+    const { handler, codehub, looked } = pathSetup(async () => 4242);
+    const body = githubPush('acme/by-path');
+    // Act
+    const response = await handler(httpApiEvent({ headers: githubHeaders(body, HOST_SECRET), body }));
+    // Assess
+    expect(response.statusCode).toBe(200);
+    expect(looked).toEqual(['acme-mirror/by-path']);
+    expect(codehub.calls.map((c) => c.repositoryId)).toEqual([4242]);
+    expect(bodyOf(response)).toMatchObject({ jid: 'jid-4242', jobs: [{ repository_id: 4242, target: 'acme-mirror/by-path' }] });
+  });
+
+  it('expands a wildcard source into the pushed repository name', async () => {
+    // Prepare
+    const { handler, looked } = pathSetup(async () => 7);
+    const body = githubPush('wild/Service-One');
+    // Act
+    const response = await handler(httpApiEvent({ headers: githubHeaders(body, HOST_SECRET), body }));
+    // Assess
+    expect(response.statusCode).toBe(200);
+    expect(looked).toEqual(['wild-mirror/service-one']);
+  });
+
+  it('answers 502 naming the target when its path does not resolve', async () => {
+    // Prepare
+    const { handler, codehub } = pathSetup(async () => {
+      throw new CodeHubError(ErrorCodes.CODEHUB_REJECTED, 'no repository acme-mirror/by-path', { status: 200, serviceCode: 'CH.004404' });
+    });
+    const body = githubPush('acme/by-path');
+    // Act
+    const response = await handler(httpApiEvent({ headers: githubHeaders(body, HOST_SECRET), body }));
+    // Assess
+    expect(response.statusCode).toBe(502);
+    expect(bodyOf(response)).toMatchObject({ error_code: 'CH.004404', failures: [{ target: 'acme-mirror/by-path' }] });
+    expect(codehub.calls).toHaveLength(0);
   });
 });
