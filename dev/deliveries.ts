@@ -10,7 +10,7 @@
 
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 
-export type DeliveryMode = 'signature' | 'token' | 'password';
+export type DeliveryMode = 'signature' | 'token' | 'password' | 'basic';
 export type DeliveryEvent = 'push' | 'ping';
 
 /** What the builder can do for one host. The first mode is the default. */
@@ -100,6 +100,14 @@ export const SUPPORTED_HOSTS = {
     form: false,
     repoForm: 'owner/name',
   },
+  'azure-devops': {
+    label: 'Azure DevOps: git.push service hook, Authorization: Basic base64(user:password); the secret is user:password',
+    modes: ['basic'],
+    events: ['push'],
+    serverUrl: 'https://dev.azure.com',
+    form: false,
+    repoForm: 'org/project/repo',
+  },
 } as const satisfies Record<string, HostSpec>;
 
 export type HostId = keyof typeof SUPPORTED_HOSTS;
@@ -116,7 +124,10 @@ export function hostSpec(host: HostId): HostSpec {
 
 export interface DeliveryOptions {
   readonly host: HostId;
-  /** `owner/name` (`PROJECT/slug` for Bitbucket Data Center; nested groups allowed for GitLab and GitCode). */
+  /**
+   * `owner/name` (`PROJECT/slug` for Bitbucket Data Center, `org/project/repo` for Azure DevOps;
+   * nested groups allowed for GitLab and GitCode).
+   */
   readonly repo: string;
   /** Full ref name; a ref under `refs/tags/` makes a tag push. @default 'refs/heads/main' */
   readonly ref?: string | undefined;
@@ -126,7 +137,7 @@ export interface DeliveryOptions {
   readonly after?: string | undefined;
   /** The push deletes the ref. @default false */
   readonly deleted?: boolean | undefined;
-  /** The webhook secret, password or (GitLab signature mode) `whsec_` signing token. */
+  /** The webhook secret, password, (GitLab signature mode) `whsec_` signing token or (Azure DevOps) `user:password`. */
   readonly secret: string;
   /** @default the host's first mode in SUPPORTED_HOSTS */
   readonly mode?: DeliveryMode | undefined;
@@ -170,6 +181,8 @@ export const sign = {
   /** Gitee signature mode: base64 HMAC of `timestamp + "\n" + secret`; the body is not signed. */
   giteeToken: (secret: string, timestampMs: string): string =>
     createHmac('sha256', secret).update(`${timestampMs}\n${secret}`).digest('base64'),
+  /** Azure DevOps (RFC 7617 Basic): `Basic ` + base64 of `user:password`; nothing is signed. */
+  basic: (credentials: string): string => `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`,
 } as const;
 
 function hmacHex(algorithm: 'sha1' | 'sha256', secret: string, data: string): string {
@@ -290,6 +303,9 @@ function resolve(options: DeliveryOptions): Resolved {
   if (form && !spec.form) throw new DeliveryOptionsError(`${host} has no form content type; it always sends JSON`);
   if (options.secret === '') throw new DeliveryOptionsError('the secret must not be empty');
   if (host === 'gitlab' && mode === 'signature') standardWebhooksKey(options.secret);
+  if (mode === 'basic' && !options.secret.includes(':')) {
+    throw new DeliveryOptionsError('an Azure DevOps secret is the service hook\'s Basic credentials, "user:password"');
+  }
 
   const serverUrl = options.serverUrl ?? spec.serverUrl;
   if (serverUrl === undefined) {
@@ -302,8 +318,9 @@ function resolve(options: DeliveryOptions): Resolved {
 
   const segments = options.repo.trim().replace(/\.git$/, '').split('/');
   const nested = host === 'gitlab' || host === 'gitcode';
+  const segmentsWanted = host === 'azure-devops' ? segments.length === 3 : nested ? segments.length >= 2 : segments.length === 2;
   if (
-    (nested ? segments.length < 2 : segments.length !== 2) ||
+    !segmentsWanted ||
     !segments.every((segment) => REPO_SEGMENT.test(segment))
   ) {
     throw new DeliveryOptionsError(`repo "${options.repo}" is not of the form ${spec.repoForm}`);
@@ -1147,6 +1164,73 @@ function giteeDelivery(c: Resolved): BuiltDelivery {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Azure DevOps
+
+/** `2024-05-20T02:12:33.0000000Z`: .NET's round-trip format, as Azure DevOps writes dates. */
+function dotNetDate(ms: number): string {
+  return new Date(ms).toISOString().replace(/Z$/, '0000Z');
+}
+
+function azureDevOpsDelivery(c: Resolved): BuiltDelivery {
+  // `owner` is org/project (collection/project on Azure DevOps Server).
+  const slash = c.owner.indexOf('/');
+  const org = c.owner.slice(0, slash);
+  const project = c.owner.slice(slash + 1);
+  const orgUrl = `${c.server.base}/${org}`;
+  const remoteUrl = `${orgUrl}/${project}/_git/${c.name}`;
+  const repoId = stableUuid(`repo:${c.server.host}/${c.fullName}`);
+  const projectId = stableUuid(`project:${c.server.host}/${org}/${project}`);
+  const repoApi = `${orgUrl}/${projectId}/_apis/git/repositories/${repoId}`;
+  const pushId = stableId(`push:${c.deliveryId}`) % 100_000;
+  const what = `${c.isTag ? 'tag' : 'branch'} ${c.shortRef} of repository ${c.name}`;
+  const person = { name: TESTER.name, email: TESTER.email, date: isoSeconds(c.now) };
+  const commits = c.deleted || c.isTag
+    ? []
+    : [{ commitId: c.after, author: person, committer: person, comment: COMMIT_MESSAGE.trimEnd(), url: `${remoteUrl}/commit/${c.after}` }];
+  const message = { text: `${TESTER.name} pushed updates to ${what}.`, html: `${TESTER.name} pushed updates to ${what}.`, markdown: `${TESTER.name} pushed updates to ${what}.` };
+  const payload = {
+    subscriptionId: stableUuid(`subscription:${c.server.host}/${c.fullName}`),
+    notificationId: stableId(`notification:${c.deliveryId}`) % 100_000,
+    // The event id is the only delivery id Azure DevOps sends, and it is in the body.
+    id: c.deliveryId,
+    eventType: 'git.push',
+    publisherId: 'tfs',
+    message,
+    detailedMessage: message,
+    resource: {
+      commits,
+      refUpdates: [{ name: c.ref, oldObjectId: c.before, newObjectId: c.after }],
+      repository: {
+        id: repoId,
+        name: c.name,
+        url: repoApi,
+        project: { id: projectId, name: project, url: `${orgUrl}/_apis/projects/${projectId}`, state: 'wellFormed', visibility: 'private' },
+        defaultBranch: 'refs/heads/main',
+        remoteUrl,
+      },
+      pushedBy: { displayName: TESTER.name, id: stableUuid(`user:${TESTER.login}`), uniqueName: TESTER.email },
+      pushId,
+      date: dotNetDate(c.now),
+      url: `${repoApi}/pushes/${pushId}`,
+    },
+    resourceVersion: '1.0',
+    resourceContainers: {
+      collection: { id: stableUuid(`collection:${c.server.host}/${org}`) },
+      account: { id: stableUuid(`account:${c.server.host}/${org}`) },
+      project: { id: projectId },
+    },
+    createdDate: dotNetDate(c.now),
+  };
+  return {
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      authorization: sign.basic(c.secret),
+    },
+    body: JSON.stringify(payload),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 
 const BUILDERS: Readonly<Record<HostId, (c: Resolved) => BuiltDelivery>> = {
   github: githubDelivery,
@@ -1158,6 +1242,7 @@ const BUILDERS: Readonly<Record<HostId, (c: Resolved) => BuiltDelivery>> = {
   'bitbucket-dc': bitbucketDataCenterDelivery,
   gitee: giteeDelivery,
   gitcode: gitcodeDelivery,
+  'azure-devops': azureDevOpsDelivery,
 };
 
 /**

@@ -61,6 +61,19 @@ const CASES: readonly Case[] = [
   plain('gitee', 'signature', 'gitee', 'gitee.com/acme/api'),
   plain('gitcode', 'token', 'gitcode', 'gitcode.com/acme/api'),
   plain('gitcode', 'signature', 'gitcode', 'gitcode.com/acme/api'),
+  {
+    ...plain('azure-devops', 'basic', 'azure-devops', 'dev.azure.com/acme/platform/_git/api'),
+    repo: 'acme/platform/api',
+    secret: 'hook:s3cret-for-tests',
+    otherSecret: 'hook:someone-else',
+  },
+  {
+    ...plain('azure-devops', 'basic', 'azure-devops', 'tfs.example.com/tfs/defaultcollection/platform/_git/api'),
+    repo: 'DefaultCollection/Platform/api',
+    serverUrl: 'https://tfs.example.com/tfs',
+    secret: 'hook:s3cret-for-tests',
+    otherSecret: 'hook:someone-else',
+  },
 ];
 
 function label(c: Case): string {
@@ -170,7 +183,7 @@ describe('buildDelivery', () => {
 
     // Assess
     expect(hosts.map(([id]) => id).sort()).toEqual(
-      ['bitbucket', 'bitbucket-dc', 'forgejo', 'gitcode', 'gitea', 'gitee', 'github', 'gitlab', 'gogs'],
+      ['azure-devops', 'bitbucket', 'bitbucket-dc', 'forgejo', 'gitcode', 'gitea', 'gitee', 'github', 'gitlab', 'gogs'],
     );
     expect(hosts.every(([, spec]) => spec.modes.length > 0)).toBe(true);
     expect(withoutUrl).toEqual(['bitbucket-dc']);
@@ -308,6 +321,30 @@ describe('buildDelivery', () => {
     expect(signature.body).not.toContain('gitee-signing-secret');
   });
 
+  it('sends Azure DevOps credentials as Basic auth and the delivery id only in the body', () => {
+    // Prepare
+    const options: DeliveryOptions = {
+      host: 'azure-devops', repo: 'fabrikam/Fiber/web', secret: 'Aladdin:open sesame', now: NOW, deliveryId: 'event-1',
+    };
+
+    // Act
+    const built = buildDelivery(options);
+
+    // Assess
+    expect(built.headers).toEqual({
+      'content-type': 'application/json; charset=utf-8',
+      authorization: 'Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==',
+    });
+    expect(JSON.parse(built.body)).toMatchObject({
+      id: 'event-1',
+      eventType: 'git.push',
+      publisherId: 'tfs',
+      resource: { repository: { name: 'web', project: { name: 'Fiber' }, remoteUrl: 'https://dev.azure.com/fabrikam/Fiber/_git/web' } },
+      createdDate: '2024-05-20T02:12:33.0000000Z',
+    });
+    expect(built.body).not.toContain('open sesame');
+  });
+
   it('builds the same bytes from the same options', () => {
     // Prepare
     const options: DeliveryOptions = {
@@ -348,6 +385,8 @@ describe('buildDelivery', () => {
     ['a malformed SHA', { host: 'github', before: 'abc' }, /40 \(or 64\) hex/],
     ['a three-part GitHub path', { host: 'github', repo: 'a/b/c' }, /owner\/name/],
     ['a Bitbucket ref that is neither branch nor tag', { host: 'bitbucket', ref: 'refs/notes/x' }, /branches/],
+    ['an Azure DevOps secret that is not user:password', { host: 'azure-devops', repo: 'acme/platform/api' }, /"user:password"/],
+    ['a two-part Azure DevOps path', { host: 'azure-devops', secret: 'hook:pw' }, /org\/project\/repo/],
   ] as const)('refuses %s', (_, extra, message) => {
     // Prepare
     const options: DeliveryOptions = { repo: 'acme/api', secret: 'plain', ...extra };
@@ -371,6 +410,14 @@ describe('sign', () => {
 
     // Assess
     expect(signature).toBe('sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17');
+  });
+
+  it('matches the RFC 7617 Basic credentials example', () => {
+    // Act
+    const authorization = sign.basic('Aladdin:open sesame');
+
+    // Assess
+    expect(authorization).toBe('Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==');
   });
 
   it('matches the Standard Webhooks reference vector', () => {

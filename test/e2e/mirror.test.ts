@@ -20,6 +20,7 @@ const SECRET = 'e2e-webhook-secret';
 const GITLAB_SIGNING = `whsec_${Buffer.from('e2e-gitlab-signing-key-32-bytes!').toString('base64')}`;
 const ZERO = '0'.repeat(40);
 const BITBUCKET_DC = 'https://bitbucket.example.com';
+const AZURE_BASIC = 'e2e-hook:e2e-webhook-secret';
 
 /** Every host and mode the bridge supports, each mapped to its own emulated repository. */
 const HOST_CASES: { host: HostId; mode: DeliveryMode; repositoryId: number; source: string; repo: string }[] = [];
@@ -27,8 +28,9 @@ let nextId = 600;
 for (const [host, spec] of Object.entries(SUPPORTED_HOSTS) as [HostId, (typeof SUPPORTED_HOSTS)[HostId]][]) {
   for (const mode of spec.modes) {
     const serverUrl = spec.serverUrl ?? BITBUCKET_DC;
-    const repo = host === 'bitbucket-dc' ? `PRJ/${mode}-e2e` : `acme/${mode}-e2e`;
-    HOST_CASES.push({ host, mode, repositoryId: nextId++, repo, source: `${new URL(serverUrl).host}/${repo}` });
+    const repo = host === 'bitbucket-dc' ? `PRJ/${mode}-e2e` : host === 'azure-devops' ? `acme/e2e/${mode}-e2e` : `acme/${mode}-e2e`;
+    const path = host === 'azure-devops' ? `acme/e2e/_git/${mode}-e2e` : repo;
+    HOST_CASES.push({ host, mode, repositoryId: nextId++, repo, source: `${new URL(serverUrl).host}/${path}` });
   }
 }
 
@@ -47,6 +49,7 @@ beforeAll(async () => {
       'github.com': { secret: SECRET },
       'gitlab.com': { secret: [SECRET, GITLAB_SIGNING] },
       ...Object.fromEntries(HOST_CASES.filter((c) => !['github', 'gitlab'].includes(c.host)).map((c) => [c.source.split('/')[0], { secret: SECRET }])),
+      'dev.azure.com': { secret: AZURE_BASIC },
     },
     mirrors: [
       { source: 'github.com/acme/e2e', repository_id: FORCE_ID, force_fetch: true },
@@ -142,7 +145,7 @@ describe('end to end: push → bridge → CodeHub emulator → mirror', () => {
   it.each(HOST_CASES)('delivers a $host push ($mode mode) to CodeHub', async ({ host, mode, repo, repositoryId }) => {
     // Prepare
     const sha = await upstream.resolve('refs/heads/main');
-    const secret = host === 'gitlab' && mode === 'signature' ? GITLAB_SIGNING : SECRET;
+    const secret = host === 'gitlab' && mode === 'signature' ? GITLAB_SIGNING : host === 'azure-devops' ? AZURE_BASIC : SECRET;
     const delivery = buildDelivery({ host, mode, repo, after: sha, secret, serverUrl: host === 'bitbucket-dc' ? BITBUCKET_DC : undefined });
     // Act
     const response = await fetch(stack.webhookUrl, { method: 'POST', headers: delivery.headers, body: delivery.body, signal: AbortSignal.timeout(15_000) });
