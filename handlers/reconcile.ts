@@ -5,9 +5,7 @@
  * failed would be retried by Lambda, doubling the calls on a CodeHub that may already be struggling.
  */
 import type { Context } from 'aws-lambda';
-import { createCodeHubFromEnv } from '../lib/codehub';
-import { loadMirrorConfig } from '../lib/config/load';
-import { resolveEnvironmentSecrets } from '../lib/config/secrets';
+import { loadBridge } from '../lib/bootstrap';
 import { createLogger } from '../lib/log';
 import { reconcileMirrors, reconcileSettingsFromEnv, type ReconcileSummary } from '../lib/reconcile';
 
@@ -20,10 +18,7 @@ const logger = createLogger({ base: { service: SERVICE, function: 'reconcile' } 
 type ReconcileHandler = (event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>) => Promise<Omit<ReconcileSummary, 'outcomes'>>;
 
 async function initialise(): Promise<ReconcileHandler> {
-  // As in handlers/webhook.ts: CODEHUB_SK=ssm:/… or secretsmanager:… are read alongside the config.
-  const [{ config, warnings }, codehubEnv] = await Promise.all([loadMirrorConfig(process.env), resolveEnvironmentSecrets(process.env)]);
-  for (const warning of warnings) logger.warn('config warning', { warning });
-  const codehub = createCodeHubFromEnv(codehubEnv, { logger });
+  const { config, codehub } = await loadBridge(process.env, logger);
   const settings = reconcileSettingsFromEnv(process.env);
   return async (_event, context) => {
     const remaining = context?.getRemainingTimeInMillis?.();

@@ -3,7 +3,7 @@
 import { build } from 'esbuild';
 import { mkdirSync, writeFileSync } from 'node:fs';
 
-const entries = { webhook: 'handlers/webhook.ts', reconcile: 'handlers/reconcile.ts' };
+const entries = { webhook: 'handlers/webhook.ts', reconcile: 'handlers/reconcile.ts', codecommit: 'handlers/codecommit.ts' };
 // Tests build into a temporary folder so they never race a developer's dist/.
 const outdir = process.env.BUILD_OUTDIR || 'dist';
 

@@ -1,0 +1,17 @@
+/**
+ * Lambda entry point for AWS CodeCommit pushes (EventBridge `CodeCommit Repository State Change`),
+ * wired like handlers/webhook.ts. A failed sync throws, so Lambda retries the event.
+ */
+import type { Context } from 'aws-lambda';
+import { loadBridge } from '../lib/bootstrap';
+import { createCodeCommitSync, type CodeCommitOutcome } from '../lib/codecommit-sync';
+import { createLogger } from '../lib/log';
+import { createMirrorSyncer } from '../lib/sync';
+
+const logger = createLogger({ base: { service: 'codehub-mirror-bridge', function: 'codecommit' } });
+
+const { index, codehub, resolver } = await loadBridge(process.env, logger);
+const syncCodeCommitEvent = createCodeCommitSync({ index, logger, syncMirrors: createMirrorSyncer({ codehub, logger, resolver }) });
+
+export const handler = (event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<CodeCommitOutcome> =>
+  syncCodeCommitEvent(event, context?.getRemainingTimeInMillis?.());

@@ -1,0 +1,35 @@
+/**
+ * What every entry point (webhook, reconcile, CodeCommit) sets up once per cold start: the mirror
+ * config and its index, the CodeHub client, and the resolver for mirrors configured by path.
+ * Throws ConfigError naming the field or variable at fault, so a bad setup fails at init.
+ */
+import { createCodeHubFromEnv, type CodeHubClient } from './codehub';
+import { createRepositoryResolver, type RepositoryResolver } from './codehub/repository-resolver';
+import { loadMirrorConfig } from './config/load';
+import { resolveEnvironmentSecrets } from './config/secrets';
+import type { MirrorConfig } from './config/types';
+import type { Logger } from './log';
+import { buildMirrorIndex, type MirrorIndex } from './mapping';
+
+export interface Bridge {
+  readonly config: MirrorConfig;
+  readonly index: MirrorIndex;
+  readonly codehub: CodeHubClient;
+  /** Present when the config has `target: group/name` or wildcard mirrors. */
+  readonly resolver: RepositoryResolver | undefined;
+}
+
+export async function loadBridge(env: Readonly<Record<string, string | undefined>>, logger: Logger): Promise<Bridge> {
+  // CODEHUB_SK=ssm:/… or secretsmanager:… are read alongside the config's own references.
+  const [{ config, warnings }, codehubEnv] = await Promise.all([loadMirrorConfig(env), resolveEnvironmentSecrets(env)]);
+  for (const warning of warnings) logger.warn('config warning', { warning });
+  const codehub = createCodeHubFromEnv(codehubEnv, { logger });
+  const byPath = config.pathMirrors.length + config.wildcardMirrors.length > 0;
+  return {
+    config,
+    index: buildMirrorIndex(config),
+    codehub,
+    // Ids looked up once (GET /v1/repositories/repoid) and cached.
+    resolver: byPath ? createRepositoryResolver((group, name) => codehub.resolveRepositoryId(group, name)) : undefined,
+  };
+}
