@@ -11,7 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import {
   createWorkspace,
@@ -99,6 +99,8 @@ interface WarmFigures {
   readonly connections: number[];
   readonly maxInFlight: number[];
   readonly deliveries: number;
+  /** CPU time of the process per timed delivery, median over processes. */
+  readonly cpuUs: Summary;
 }
 
 function warmFigures(list: readonly Measured<WarmResult>[]): WarmFigures {
@@ -109,6 +111,7 @@ function warmFigures(list: readonly Measured<WarmResult>[]): WarmFigures {
     connections: list.map((r) => r.standin.connections),
     maxInFlight: list.map((r) => r.standin.maxInFlight),
     deliveries: all.length,
+    cpuUs: summarize(list.map((r) => r.result.cpuUsPerDelivery)),
   };
 }
 
@@ -275,16 +278,17 @@ function bundleFiles(): { entry: number; coldChunks: Chunk[]; lazyChunks: Chunk[
   const cold = new Set<string>();
   const pending = new Set<string>(entry.dynamics);
   closure(entry.statics, cold, pending);
-  const lazy = new Set<string>();
+  // The lazy closure starts from the cold one, so that a chunk loaded at start is not counted again.
+  const loaded = new Set<string>(cold);
   while (pending.size > 0) {
-    const next = [...pending].filter((name) => !cold.has(name) && !lazy.has(name));
+    const next = [...pending].filter((name) => !loaded.has(name));
     pending.clear();
-    closure(next, lazy, pending);
+    closure(next, loaded, pending);
   }
   return {
     entry: statSync(join(dist, 'webhook.js')).size,
     coldChunks: [...cold].map(chunk),
-    lazyChunks: [...lazy].map(chunk),
+    lazyChunks: [...loaded].filter((name) => !cold.has(name)).map(chunk),
   };
 }
 
@@ -314,6 +318,8 @@ async function coldPair(first: RunOptions['config'], second: RunOptions['config'
 
 interface Results {
   readonly pinning: string;
+  /** 1-minute load average at the start and at the end of the run. */
+  readonly load: readonly [number, number];
   readonly seconds: number;
   readonly cold: Map<VariantId, ColdFigures>;
   readonly warm: Map<VariantId, WarmFigures>;
@@ -461,6 +467,7 @@ function summaryRows(r: Results): Row[] {
 
 async function main(): Promise<number> {
   const began = Date.now();
+  const loadBefore = loadavg()[0] ?? 0;
   const pinning = pinProcesses();
   workspace = await createWorkspace();
   const { standin, push9k, push5m, event9k, event5m, single, fanOut, scaleFiles } = workspace;
@@ -491,6 +498,7 @@ async function main(): Promise<number> {
 
     const results: Results = {
       pinning,
+      load: [loadBefore, loadavg()[0] ?? 0],
       seconds: Math.round((Date.now() - began) / 1000),
       cold,
       warm,
@@ -519,7 +527,30 @@ async function main(): Promise<number> {
  * What the profiles (bench/profile.ts, `--cpu-prof`) showed behind a bar this bench found missed,
  * in code outside the bench's remit. Printed under "Bars missed" only while the bar is missed.
  */
-const MISSED_BAR_CAUSES: Readonly<Record<string, string>> = {};
+const MISSED_BAR_CAUSES: Readonly<Record<string, string>> = {
+  '2': `**Warm delivery: the pipeline's own CPU time.** The measured process is CPU-bound (section 2: its CPU
+time per delivery is about its wall time), and the gap is user-space JavaScript spread over many steps, of
+which none dominates; undici's \`Pool\`, faster than node:http warm, pays back only part of it. The
+\`--cpu-prof\` profiles (bench/profile.ts) show, in code outside this bench's files:
+- lib/codehub/sign.ts \`signRequest\`: ~13 µs where the same signature by hand takes ~5 µs: \`formatSdkDate\` runs
+  two regex replaces, \`canonicalUri\` decodes and re-encodes every path segment, \`canonicalQuery\` builds a
+  \`URLSearchParams\` for an empty query, \`signedHeaderNames\` builds a Set and sorts, twice.
+- lib/codehub/client.ts \`deadlineSignal\`: \`AbortSignal.timeout(remaining)\` per call, ~10 µs, plus a timer that
+  outlives the call by the rest of the budget (~8 s); lib/webhook.ts \`withinDeadline\` arms a second timer per call.
+- lib/idempotency.ts \`deliveryKey\`: a SHA-256 of the whole body for every delivery, even when the host sent a
+  delivery id (GitHub, GitLab, Gitea, Bitbucket do); lib/webhook.ts \`inFlightKey\`: \`JSON.stringify\` + SHA-256
+  per mirror per delivery, the same value every time (computable once per mirror).
+- lib/providers/shared.ts \`parseJsonObject\`: \`Buffer.from(bytes)\` copies the body before decoding it; and
+  lib/http/event.ts encodes the event's string body to bytes that are decoded back to a string for \`JSON.parse\`.`,
+  '3': `**5 MB delivery: the body is walked four times more than the floor walks it.** The floor hashes the
+event's string (HMAC) and parses it. The bridge encodes it to bytes (lib/http/event.ts \`readHttpRequest\`,
+needed for the HMAC over the exact bytes), hashes it for the signature, hashes it again for the idempotency
+key (lib/idempotency.ts \`deliveryKey\`), copies it (lib/providers/shared.ts \`parseJsonObject\`:
+\`Buffer.from(bytes)\`), decodes the copy back to a string and parses that. The fixes: key idempotency by the
+host's delivery id when there is one (or by the verified signature, already a MAC of the body); decode
+without the copy (\`Buffer.from(b.buffer, b.byteOffset, b.byteLength)\`, or \`b.toString()\` on a Buffer); keep the
+event's string beside the bytes and \`JSON.parse\` it when the body is not base64 or form-encoded.`,
+};
 
 function renderMarkdown(r: Results, rows: readonly Row[]): string {
   const cpu = cpus();
@@ -531,7 +562,7 @@ function renderMarkdown(r: Results, rows: readonly Row[]): string {
   const warmFloor = figure(r.warm, 'floor').runMedians.median;
   const warmRows = ALL.map((id) => {
     const f = figure(r.warm, id);
-    return `| ${VARIANTS[id].label} | ${usRange(f)} | ${ratio(f.runMedians.median, warmFloor)} | ${ms(f.pooled.p90)} µs | ${ms(f.pooled.p99)} µs | ${f.connections.join(', ')} |`;
+    return `| ${VARIANTS[id].label} | ${usRange(f)} | ${ratio(f.runMedians.median, warmFloor)} | ${ms(f.cpuUs.median)} µs | ${ms(f.pooled.p90)} µs | ${ms(f.pooled.p99)} µs | ${f.connections.join(', ')} |`;
   }).join('\n');
   const largeFloor = figure(r.large, 'floor').runMedians.median;
   const largeRows = (['floor', 'bridge'] as const)
@@ -543,7 +574,7 @@ function renderMarkdown(r: Results, rows: readonly Row[]): string {
   const scaleRows = r.scale
     .map((s) => `| ${s.mirrors.toLocaleString('en')} | ${spreadMs(s.loadMs)} | ${ms(s.hotNs.median)} ns | ${ms(s.spreadNs.median)} ns | ${ms(s.mapGetNs.median)} ns |`)
     .join('\n');
-  const fanLine = (f: WarmFigures): string => `${usRange(f, 'ms')}; at most ${Math.max(...f.maxInFlight)} calls in flight at the stand-in`;
+  const fanLine = (f: WarmFigures): string => `${usRange(f, 'ms')}; calls in flight at the stand-in at most: ${Math.max(...f.maxInFlight)}`;
   const cold = (id: VariantId): number => figure(r.cold, id).wall.median;
   const chunkList = [
     ...r.bundle.coldChunks.map((c) => `\`${c.name}\` ${c.bytes.toLocaleString('en')} B (loaded with it)`),
@@ -561,6 +592,7 @@ Written by \`npm run bench\` (bench/run.ts) from one run; do not edit by hand. T
 the peers ran side by side, interleaved in random order, on the same machine.
 
 - Machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; ${r.pinning}
+- Load average (1 min) when the run began and ended: ${r.load.map((l) => l.toFixed(2)).join(' and ')}${Math.max(...r.load) > 0.5 ? ' (other work was running on this machine: figures are noisier than on an idle one)' : ''}
 - Node ${process.version} (${process.platform}/${process.arch})
 - Date: ${new Date().toISOString()}; the run took ${r.seconds} s
 
@@ -577,7 +609,7 @@ process per figure); "runs a–b" are the lowest and highest per-process medians
 **One method for every variant.** Each figure comes from fresh \`node bench/runner.mjs\` processes, all
 started the same way: a clean environment (\`MIRROR_CONFIG\` JSON, \`CODEHUB_ENDPOINT\`, \`CODEHUB_AK\`,
 \`CODEHUB_SK\`, \`CODEHUB_PROJECT_ID\`, nothing else; \`LOG_LEVEL\` unset, so the bridge logs at its default
-\`info\` to stdout, which is /dev/null), pinned to one CPU like a Lambda function's single vCPU. The runner
+\`info\` to stdout, which is /dev/null), on one CPU (machine line above) as a Lambda function has one vCPU. The runner
 reads an API Gateway v2 event from a file, imports the variant's module as Lambda's runtime does
 (\`import()\` of the file; the bridge's top-level \`await\` reads its config and credentials there), and calls
 \`handler(event, context)\` directly. Every delivery carries its own \`X-GitHub-Delivery\` id, as GitHub's
@@ -637,8 +669,8 @@ ${coldRows}
 
 ### 2. Warm 9 KB delivery (${PLAN.warmRounds} processes per variant)
 
-| variant | median | ratio | p90, all deliveries | p99 | connections per process |
-|---|---|---|---|---|---|
+| variant | median | ratio | CPU per delivery | p90, all deliveries | p99 | connections per process |
+|---|---|---|---|---|---|---|
 ${warmRows}
 
 The bridge's first connection is node:http's; the next ones are undici's (its \`Pool\` opens a second
@@ -699,6 +731,12 @@ of the fields first; about 3 µs instead of 7–10 µs per line measured in isol
   Lambda process does not do. Not added.
 - *Moving IAM, YAML and error formatting behind dynamic imports*: YAML already is a lazy chunk; the IAM
   authenticator and error formatting are a few KB of the cold bundle, below what this bench resolves.
+- *Compiling llhttp's WebAssembly in the background* once undici is loaded (\`WebAssembly.compile\` of the
+  same bytes, which V8 caches, so that undici's synchronous compile on its first connection is a cache hit):
+  no measurable change to the next delivery, whose extra time is the first run of undici's JavaScript and a
+  new connection. Not kept.
+- *One esbuild build per handler* (so that dist/webhook.js does not share chunks with dist/reconcile.js and
+  loads as fewer files): no measurable change to the cold start. Not kept.
 ${missed.length === 0 ? '' : `
 ## Bars missed
 

@@ -4,16 +4,24 @@
  * with a message that names the field instead of half-working.
  */
 import { loadBridge } from '../lib/bootstrap';
+import { readHttpRequest } from '../lib/http/event';
+import { isStatusRequest } from '../lib/http/route';
 import { idempotencyStoreFromEnv } from '../lib/idempotency';
+import { createLastTriggers } from '../lib/last-triggers';
 import { createLogger } from '../lib/log';
+import { createStatusHandler } from '../lib/status';
 import { createWebhookHandler, type WebhookHandler } from '../lib/webhook';
 import { webhookSettingsFromEnv } from '../lib/webhook-settings';
 
 const logger = createLogger({ base: { service: 'codehub-mirror-bridge' } });
 
+/** GET /mirrors shows the syncs started by this container: memory, not shared between containers. */
+const lastTriggers = createLastTriggers();
+
 async function initialise(): Promise<WebhookHandler> {
-  const { index, codehub, resolver } = await loadBridge(process.env, logger);
-  return createWebhookHandler({
+  const { config, index, codehub, resolver } = await loadBridge(process.env, logger);
+  const handleStatus = createStatusHandler({ config, codehub, statusKey: config.statusKey, lastTriggers, logger });
+  const handleWebhook = createWebhookHandler({
     index,
     codehub,
     resolver,
@@ -21,9 +29,11 @@ async function initialise(): Promise<WebhookHandler> {
     // WEBHOOK_BUDGET_MS[_<HOST>], WEBHOOK_MAX_BODY_BYTES; IDEMPOTENCY_TABLE (DynamoDB, loaded only when set).
     ...webhookSettingsFromEnv(process.env),
     idempotency: await idempotencyStoreFromEnv(process.env, { logger }),
+    onJob: lastTriggers.recordJob,
   });
+  return (event, context) => (isStatusRequest(event) ? handleStatus(readHttpRequest(event)) : handleWebhook(event, context));
 }
 
-const handleWebhook = await initialise();
+const handleRequest = await initialise();
 
-export const handler: WebhookHandler = (event, context) => handleWebhook(event, context);
+export const handler: WebhookHandler = (event, context) => handleRequest(event, context);

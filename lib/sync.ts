@@ -21,6 +21,9 @@ export interface Job {
   readonly target?: string;
 }
 
+/** A job as `onJob` reports it: when CodeHub answered, and the pushed source it is for. */
+export type TriggeredJob = Job & { readonly at: number; readonly source?: string };
+
 export interface Failure {
   /** Undefined when the mirror's `target` path could not be resolved to a repository. */
   readonly repository_id: number | undefined;
@@ -44,6 +47,8 @@ export interface MirrorSyncerOptions {
   readonly resolver?: RepositoryResolver | undefined;
   /** @default Date.now */
   readonly now?: (() => number) | undefined;
+  /** Told of every job started (or joined): the status page's last triggers. An exception is logged, not raised. */
+  readonly onJob?: ((job: TriggeredJob) => void) | undefined;
 }
 
 export type MirrorSyncer = (mirrors: readonly SyncTarget[], deadline: number, log?: Record<string, unknown>) => Promise<SyncOutcome>;
@@ -72,7 +77,9 @@ export function createMirrorSyncer(options: MirrorSyncerOptions): MirrorSyncer {
       const mirror = mirrors[i] as SyncTarget;
       const target = 'target' in mirror ? { target: mirror.target } : {};
       if (outcome.status === 'fulfilled') {
-        jobs.push({ repository_id: outcome.value.repositoryId, jid: outcome.value.result.jid, ...target });
+        const job: Job = { repository_id: outcome.value.repositoryId, jid: outcome.value.result.jid, ...target };
+        jobs.push(job);
+        notifyJob({ ...job, at: now(), source: mirror.source }, log);
         return;
       }
       const repositoryId = 'repositoryId' in mirror ? mirror.repositoryId : undefined;
@@ -81,6 +88,15 @@ export function createMirrorSyncer(options: MirrorSyncerOptions): MirrorSyncer {
     });
     return { jobs, failures };
   };
+
+  /** A failing observer must not turn a started sync into a failed delivery. */
+  function notifyJob(job: TriggeredJob, log: Record<string, unknown>): void {
+    try {
+      options.onJob?.(job);
+    } catch (error) {
+      logger.error('onJob failed', { ...log, repositoryId: job.repository_id, error });
+    }
+  }
 
   function resolveTarget(mirror: PathMirror): Promise<number> {
     if (!resolver) return Promise.reject(new CodeHubError(ErrorCodes.CODEHUB_REJECTED, `no resolver for target ${mirror.target}`));

@@ -8,7 +8,7 @@ import type { Logger } from './log';
 import { candidateSecrets, effectiveSecrets, mirrorsFor, mirrorWantsRefs, pathMirrorsFor, type MirrorIndex } from './mapping';
 import { detectProvider } from './providers';
 import type { Delivery, Provider, ProviderId, Push } from './providers/types';
-import { createMirrorSyncer, type Failure, type Job, type SyncTarget } from './sync';
+import { createMirrorSyncer, type Failure, type Job, type MirrorSyncerOptions, type SyncTarget } from './sync';
 import { safeEqual } from './crypto';
 
 /**
@@ -70,6 +70,8 @@ export interface WebhookOptions {
    * `false` answers every delivery afresh. @default an in-memory store (10 min, 1000 answers)
    */
   readonly idempotency?: IdempotencyStore | false | undefined;
+  /** Told of every sync job started, e.g. to keep the status page's last triggers. */
+  readonly onJob?: MirrorSyncerOptions['onJob'];
 }
 
 export type WebhookHandler = (event: HttpEvent, context?: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>) => Promise<HttpResponse>;
@@ -94,7 +96,7 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const idempotency = options.idempotency === false ? undefined : (options.idempotency ?? createMemoryIdempotencyStore());
   const secrets = candidateSecrets(index);
-  const syncMirrors = createMirrorSyncer({ codehub, logger, resolver: options.resolver, now });
+  const syncMirrors = createMirrorSyncer({ codehub, logger, resolver: options.resolver, now, onJob: options.onJob });
 
   return async function handleWebhook(event, context) {
     try {

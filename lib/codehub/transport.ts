@@ -164,8 +164,7 @@ function poolFor(PoolClass: typeof PoolType, origin: string, connectTimeout: num
   return entry;
 }
 
-function agentFor(origin: string, connectTimeout: number): Connections<AgentClient> {
-  const key = `${origin} ${connectTimeout}`;
+function agentFor(key: string, origin: string): Connections<AgentClient> {
   const existing = agents.get(key);
   if (existing && !isStale(existing)) return existing;
   if (existing) existing.client.agent.destroy();
@@ -371,7 +370,8 @@ function sendWithNodeHttp(request: TransportRequest, target: string): Promise<Tr
   const { signal } = request;
   const connectTimeout = request.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS;
   return new Promise<TransportResponse>((resolve, reject) => {
-    const entry = agentFor(request.origin, connectTimeout);
+    const key = `${request.origin} ${connectTimeout}`;
+    const entry = agentFor(key, request.origin);
     const { client } = entry;
     entry.inFlight += 1;
     let settled = false;
@@ -396,7 +396,12 @@ function sendWithNodeHttp(request: TransportRequest, target: string): Promise<Tr
       signal?.removeEventListener('abort', onAbort);
       entry.inFlight -= 1;
       entry.idleSince = Date.now();
-      scheduleUndiciLoad();
+      if (Pool === undefined) scheduleUndiciLoad();
+      else if (entry.inFlight === 0 && agents.get(key) === entry) {
+        // The last node:http call made before undici took over: its connections are done with.
+        agents.delete(key);
+        client.agent.destroy();
+      }
       if ('error' in outcome) reject(outcome.error);
       else resolve(outcome.response);
     };

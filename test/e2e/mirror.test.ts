@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDelivery, SUPPORTED_HOSTS, type DeliveryMode, type HostId } from '../../dev/deliveries';
 import { startStack, type Stack } from '../../dev/stack';
@@ -34,13 +32,11 @@ for (const [host, spec] of Object.entries(SUPPORTED_HOSTS) as [HostId, (typeof S
   }
 }
 
-const run = promisify(execFile);
 let dataDir: string;
 let stack: Stack;
 let upstream: Upstream;
 
 beforeAll(async () => {
-  await run(process.execPath, ['scripts/build.mjs']);
   dataDir = mkdtempSync(join(tmpdir(), 'bridge-e2e-'));
   upstream = await createUpstream(join(dataDir, 'upstream'));
   await upstream.commit('initial');

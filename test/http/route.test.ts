@@ -1,0 +1,81 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import type { HttpEvent } from '../../lib/http/event';
+import { isStatusRequest, requestPath } from '../../lib/http/route';
+import { httpApiEvent, restApiEvent } from '../support/lambda';
+
+function v2At(rawPath: string, method = 'GET'): APIGatewayProxyEventV2 {
+  return { ...httpApiEvent({ method, headers: {}, body: '' }), rawPath };
+}
+
+function v1At(path: string, method = 'GET'): APIGatewayProxyEvent {
+  return { ...restApiEvent({ method, headers: {}, body: '' }), path };
+}
+
+describe('requestPath', () => {
+  it('reads rawPath from a payload 2.0 event (HTTP API, Function URL)', () => {
+    // Act
+    const path = requestPath(v2At('/dev/mirrors'));
+    // Assess
+    expect(path).toBe('/dev/mirrors');
+  });
+
+  it('reads path from a payload 1.0 event (REST API)', () => {
+    // Act
+    const path = requestPath(v1At('/mirrors'));
+    // Assess
+    expect(path).toBe('/mirrors');
+  });
+
+  it('answers an empty path for an event without one', () => {
+    // Prepare
+    const event = { version: '2.0', requestContext: { http: { method: 'GET' } }, headers: {}, body: '' } as unknown as HttpEvent;
+    // Act
+    const path = requestPath(event);
+    // Assess
+    expect(path).toBe('');
+  });
+});
+
+describe('isStatusRequest', () => {
+  it.each([
+    ['/mirrors'],
+    ['/mirrors/'],
+    ['/dev/mirrors'],
+    ['/prod/mirrors/'],
+  ])('sends %s to the status handler', (path) => {
+    // Act
+    const routed = [isStatusRequest(v2At(path)), isStatusRequest(v1At(path))];
+    // Assess
+    expect(routed).toEqual([true, true]);
+  });
+
+  it.each([
+    ['/webhook'],
+    ['/'],
+    [''],
+    ['/mirrorsx'],
+    ['/mirrors/1001'],
+    ['/a/b/mirrors'],
+    ['/dev/webhook'],
+  ])('sends %s to the webhook pipeline', (path) => {
+    // Act
+    const routed = [isStatusRequest(v2At(path)), isStatusRequest(v1At(path))];
+    // Assess
+    expect(routed).toEqual([false, false]);
+  });
+
+  it('routes by path whatever the method, so that the status handler answers 405 to a POST', () => {
+    // Act
+    const routed = isStatusRequest(v2At('/mirrors', 'POST'));
+    // Assess
+    expect(routed).toBe(true);
+  });
+
+  it('sends a deployed webhook event (rawPath /webhook) to the pipeline', () => {
+    // Act
+    const routed = isStatusRequest(httpApiEvent({ headers: {}, body: '{}' }));
+    // Assess
+    expect(routed).toBe(false);
+  });
+});
