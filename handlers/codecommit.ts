@@ -5,10 +5,10 @@
 import type { Context } from 'aws-lambda';
 import { loadBridge } from '../lib/bootstrap';
 import { createCodeCommitSync, type CodeCommitOutcome } from '../lib/codecommit-sync';
-import { createLogger } from '../lib/log';
+import { createLambdaLogger } from '../lib/observability';
 import { createMirrorSyncer } from '../lib/sync';
 
-const logger = createLogger({ base: { service: 'codehub-mirror-bridge', function: 'codecommit' } });
+const logger = createLambdaLogger({ functionName: 'codecommit' });
 
 const { index, codehub, resolver } = await loadBridge(process.env, logger);
 const syncCodeCommitEvent = createCodeCommitSync({ index, logger, syncMirrors: createMirrorSyncer({ codehub, logger, resolver }) });

@@ -6,14 +6,14 @@
  */
 import type { Context } from 'aws-lambda';
 import { loadBridge } from '../lib/bootstrap';
-import { createLogger } from '../lib/log';
+import { createLambdaLogger } from '../lib/observability';
 import { reconcileMirrors, reconcileSettingsFromEnv, type ReconcileSummary } from '../lib/reconcile';
 
 const SERVICE = 'codehub-mirror-bridge';
 /** Kept back from the Lambda's remaining time: one mirror's budget (20 s) and its last call. */
 const RUN_MARGIN_MS = 30_000;
 
-const logger = createLogger({ base: { service: SERVICE, function: 'reconcile' } });
+const logger = createLambdaLogger({ functionName: 'reconcile' });
 
 type ReconcileHandler = (event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>) => Promise<Omit<ReconcileSummary, 'outcomes'>>;
 

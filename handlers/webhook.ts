@@ -3,17 +3,20 @@
  * pipeline once per cold start. Invalid configuration throws here, so the function fails at init
  * with a message that names the field instead of half-working.
  */
+import type { Context } from 'aws-lambda';
 import { loadBridge } from '../lib/bootstrap';
 import { readHttpRequest } from '../lib/http/event';
 import { isStatusRequest } from '../lib/http/route';
 import { idempotencyStoreFromEnv } from '../lib/idempotency';
 import { createLastTriggers } from '../lib/last-triggers';
-import { createLogger } from '../lib/log';
+import { createBridgeMetrics, createLambdaLogger, recordDeliveryMetrics } from '../lib/observability';
 import { createStatusHandler } from '../lib/status';
-import { createWebhookHandler, type WebhookHandler } from '../lib/webhook';
+import { createWebhookHandler, logDelivery, type WebhookHandler } from '../lib/webhook';
 import { webhookSettingsFromEnv } from '../lib/webhook-settings';
 
-const logger = createLogger({ base: { service: 'codehub-mirror-bridge' } });
+const logger = createLambdaLogger();
+const metrics = createBridgeMetrics();
+const logDeliveryLine = logDelivery(logger);
 
 /** GET /mirrors shows the syncs started by this container: memory, not shared between containers. */
 const lastTriggers = createLastTriggers();
@@ -30,10 +33,20 @@ async function initialise(): Promise<WebhookHandler> {
     ...webhookSettingsFromEnv(process.env),
     idempotency: await idempotencyStoreFromEnv(process.env, { logger }),
     onJob: lastTriggers.recordJob,
+    // One log line and one EMF metrics line per delivery.
+    observe: (record) => {
+      logDeliveryLine(record);
+      recordDeliveryMetrics(metrics, record);
+      metrics.publishStoredMetrics();
+    },
   });
   return (event, context) => (isStatusRequest(event) ? handleStatus(readHttpRequest(event)) : handleWebhook(event, context));
 }
 
 const handleRequest = await initialise();
 
-export const handler: WebhookHandler = (event, context) => handleRequest(event, context);
+export const handler: WebhookHandler = (event, context) => {
+  // Every line of this invocation carries its request id (and whether it was a cold start).
+  if (context) logger.addContext(context as Context);
+  return handleRequest(event, context);
+};

@@ -70,16 +70,48 @@ export interface WebhookOptions {
    * `false` answers every delivery afresh. @default an in-memory store (10 min, 1000 answers)
    */
   readonly idempotency?: IdempotencyStore | false | undefined;
+  /** Called once per delivery with what became of it. @default logDelivery(logger) */
+  readonly observe?: DeliveryObserver | undefined;
   /** Told of every sync job started, e.g. to keep the status page's last triggers. */
   readonly onJob?: MirrorSyncerOptions['onJob'];
 }
 
 export type WebhookHandler = (event: HttpEvent, context?: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>) => Promise<HttpResponse>;
 
-interface DeliveryLogFields {
+/**
+ * Everything known about one delivery, filled in as the pipeline learns it and handed to the
+ * `observe` option once, when the answer is ready: one log line and the metrics per delivery.
+ */
+export interface DeliveryRecord {
   requestId: string | undefined;
-  host?: string;
+  host?: ProviderId;
   deliveryId?: string | undefined;
+  source?: string;
+  refs?: string[];
+  /** What became of it. */
+  outcome: 'synced' | 'pong' | 'ignored' | 'rejected' | 'failed' | 'replayed' | 'error';
+  statusCode: number;
+  /** The bridge's code for a rejection or failure (`SIGNATURE_MISMATCH`, `CODEHUB_REJECTED`, …). */
+  code?: string;
+  reason?: string;
+  repositoryIds?: (number | undefined)[];
+  jids?: string[];
+  /** CodeHub's own error codes, one per failed sync (`APIG.0308`, `CH.004404`, or the bridge's code when CodeHub sent none). */
+  codehubErrors?: string[];
+  codehubMs?: number;
+  durationMs: number;
+}
+
+/** Receives one record per delivery. */
+export type DeliveryObserver = (record: DeliveryRecord) => void;
+
+/** The default observer: the record as one structured log line, its level by outcome. */
+export function logDelivery(logger: Logger): DeliveryObserver {
+  return (record) => {
+    if (record.outcome === 'failed' || record.outcome === 'error') logger.error('delivery', { ...record });
+    else if (record.outcome === 'rejected') logger.warn('delivery', { ...record });
+    else logger.info('delivery', { ...record });
+  };
 }
 
 /** Time kept back from the Lambda's remaining time to write the answer. */
@@ -98,22 +130,33 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
   const secrets = candidateSecrets(index);
   const syncMirrors = createMirrorSyncer({ codehub, logger, resolver: options.resolver, now, onJob: options.onJob });
 
+  const observe = options.observe ?? logDelivery(logger);
+
   return async function handleWebhook(event, context) {
+    const started = now();
+    const record: DeliveryRecord = { requestId: context?.awsRequestId, outcome: 'error', statusCode: 500, durationMs: 0 };
+    let response: HttpResponse;
     try {
-      return await handle(event, context);
+      response = await handle(event, context, record, started);
     } catch (error) {
       // A bug, not the sender's fault: the host sees a 500 and can redeliver; the log says why.
       logger.error('unexpected failure', { requestId: context?.awsRequestId, error });
-      return jsonResponse(500, { error: 'the bridge failed unexpectedly', code: 'INTERNAL_ERROR' });
+      Object.assign(record, { outcome: 'error', code: 'INTERNAL_ERROR' });
+      response = jsonResponse(500, { error: 'the bridge failed unexpectedly', code: 'INTERNAL_ERROR' });
     }
+    record.statusCode = response.statusCode;
+    record.durationMs = now() - started;
+    try {
+      observe(record);
+    } catch (error) {
+      logger.error('delivery observer failed', { requestId: record.requestId, error });
+    }
+    return response;
   };
 
-  async function handle(event: HttpEvent, context: Parameters<WebhookHandler>[1]): Promise<HttpResponse> {
-    const started = now();
-    // Fields on every log line of this delivery; filled in as the pipeline learns them.
-    const log: DeliveryLogFields = { requestId: context?.awsRequestId };
+  async function handle(event: HttpEvent, context: Parameters<WebhookHandler>[1], log: DeliveryRecord, started: number): Promise<HttpResponse> {
     const reject = (error: HttpError): HttpResponse => {
-      logger.warn('rejected', { ...log, statusCode: error.statusCode, code: error.code, reason: error.message });
+      Object.assign(log, { outcome: 'rejected', code: error.code, reason: error.message });
       return jsonResponse(error.statusCode, error.toJSON());
     };
 
@@ -124,6 +167,7 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
       return reject(new PayloadError('the event is not an HTTP request', { cause }));
     }
     if (request.method !== 'POST') {
+      Object.assign(log, { outcome: 'rejected', code: ErrorCodes.METHOD_NOT_ALLOWED });
       return jsonResponse(405, { error: 'only POST is accepted', code: ErrorCodes.METHOD_NOT_ALLOWED }, { allow: 'POST' });
     }
     if (request.rawBody.length > maxBodyBytes) {
@@ -156,14 +200,15 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
     const key = deliveryKey(provider.id, log.deliveryId, request.rawBody);
     const { response, replayed } = await idempotency.once(key, () => answerVerified(verified), { deadline });
     if (!replayed) return response;
-    logger.info('replayed the first answer to this delivery', { ...log, statusCode: response.statusCode });
+    log.outcome = 'replayed';
     return { ...response, headers: { ...response.headers, 'idempotent-replayed': 'true' } };
   }
 
   async function answerVerified(verified: VerifiedDelivery): Promise<HttpResponse> {
     const { provider, delivery, secret, log, reject, deadline, budgetMs } = verified;
-    const answer = (statusCode: number, body: Record<string, unknown>): HttpResponse => {
-      logger.info(String(body['status'] ?? 'answered'), { ...log, statusCode, ...body });
+    const answer = (statusCode: number, body: { status: 'pong' | 'ignored'; reason?: string; host?: string }): HttpResponse => {
+      log.outcome = body.status;
+      if (body.reason !== undefined) log.reason = body.reason;
       return jsonResponse(statusCode, body);
     };
 
@@ -178,6 +223,8 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
     if (read.kind === 'ignored') return answer(202, { status: 'ignored', reason: read.reason });
 
     const push = read.push;
+    log.source = push.source;
+    log.refs = push.refs.map((r) => r.ref);
     const configured: readonly SyncTarget[] = [...mirrorsFor(index, push.source), ...pathMirrorsFor(index, push.source)];
     if (configured.length === 0) {
       return answer(202, { status: 'ignored', reason: `no mirror configured for ${push.source}` });
@@ -193,18 +240,28 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
     }
 
     const callStarted = now();
-    const { jobs, failures } = await syncMirrors(wanted, deadline, { ...log });
+    const { jobs, failures } = await syncMirrors(wanted, deadline, { requestId: log.requestId, host: log.host, deliveryId: log.deliveryId });
     const codehubMs = now() - callStarted;
+    Object.assign(log, {
+      codehubMs,
+      repositoryIds: [...jobs.map((j) => j.repository_id), ...failures.map((f) => f.repository_id)],
+      jids: jobs.map((j) => j.jid),
+    });
 
     const summary = { source: push.source, refs: push.refs.map((r) => r.ref) };
     if (failures.length === 0) {
       const body = jobs.length === 1 ? { jid: (jobs[0] as Job).jid, jobs, ...summary } : { jobs, ...summary };
-      logger.info('synced', { ...log, ...summary, jobs, codehubMs });
+      log.outcome = 'synced';
       return jsonResponse(200, body);
     }
     const first = failures[0] as Failure;
     const { statusCode, headers } = failureStatus(failures);
-    logger.error('codehub failed', { ...log, ...summary, statusCode, jobs, failures, codehubMs, budgetMs });
+    Object.assign(log, {
+      outcome: 'failed',
+      code: first.code,
+      reason: first.error,
+      codehubErrors: failures.map((f) => f.error_code ?? f.code),
+    });
     return jsonResponse(
       statusCode,
       {
@@ -228,7 +285,7 @@ interface VerifiedDelivery {
   readonly delivery: Delivery;
   /** The configured secret the delivery was verified with. */
   readonly secret: string;
-  readonly log: DeliveryLogFields;
+  readonly log: DeliveryRecord;
   readonly reject: (error: HttpError) => HttpResponse;
   /** Epoch ms by which the answer must be on its way. */
   readonly deadline: number;

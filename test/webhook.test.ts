@@ -7,7 +7,7 @@ import { CodeHubError, ErrorCodes } from '../lib/errors';
 import { createLogger } from '../lib/log';
 import { buildMirrorIndex, type MirrorIndexInput } from '../lib/mapping';
 import { createMemoryIdempotencyStore } from '../lib/idempotency';
-import { DEFAULT_BUDGETS_MS, budgetFor, createWebhookHandler, type WebhookOptions } from '../lib/webhook';
+import { DEFAULT_BUDGETS_MS, budgetFor, createWebhookHandler, type DeliveryRecord, type WebhookOptions } from '../lib/webhook';
 import { fakeContext, httpApiEvent, restApiEvent } from './support/lambda';
 
 const HOST_SECRET = 'host-secret-value-1';
@@ -696,5 +696,80 @@ describe('webhook pipeline: mirrors configured by CodeHub path', () => {
     expect(response.statusCode).toBe(502);
     expect(bodyOf(response)).toMatchObject({ error_code: 'CH.004404', failures: [{ target: 'acme-mirror/by-path' }] });
     expect(codehub.calls).toHaveLength(0);
+  });
+});
+
+describe('webhook pipeline: one record per delivery', () => {
+  function observed(options: Partial<WebhookOptions> & { fail?: (id: number) => Error | undefined } = {}) {
+    const records: DeliveryRecord[] = [];
+    const { handler } = setup({ ...options, observe: (r) => records.push(structuredClone(r)) });
+    return { handler, records };
+  }
+
+  it('records a sync with its host, delivery id, source, refs, repositories, jids and CodeHub latency', async () => {
+    // Prepare
+    const { handler, records } = observed();
+    const body = githubPush('acme/fan');
+    // Act
+    await handler(httpApiEvent({ headers: githubHeaders(body, HOST_SECRET), body }), fakeContext());
+    // Assess
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({
+      requestId: 'req-test-1',
+      host: 'github',
+      deliveryId: 'd-1',
+      source: 'github.com/acme/fan',
+      refs: ['refs/heads/main'],
+      outcome: 'synced',
+      statusCode: 200,
+      repositoryIds: [3001, 3002],
+      jids: ['jid-3001', 'jid-3002'],
+    });
+    expect(records[0]?.codehubMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('records a rejection with its code and no CodeHub fields', async () => {
+    // Prepare
+    const { handler, records } = observed();
+    const body = githubPush('acme/api');
+    // Act
+    await handler(httpApiEvent({ headers: githubHeaders(body, 'wrong-secret'), body }));
+    // Assess
+    expect(records).toEqual([expect.objectContaining({ outcome: 'rejected', statusCode: 401, code: ErrorCodes.SIGNATURE_MISMATCH, host: 'github' })]);
+    expect(records[0]?.jids).toBeUndefined();
+  });
+
+  it('records a failed sync with CodeHub error codes', async () => {
+    // Prepare
+    const { handler, records } = observed({ fail: () => new CodeHubError(ErrorCodes.CODEHUB_THROTTLED, 'throttled', { status: 429, serviceCode: 'APIG.0308' }) });
+    const body = githubPush('acme/api');
+    // Act
+    await handler(httpApiEvent({ headers: githubHeaders(body, HOST_SECRET), body }));
+    // Assess
+    expect(records[0]).toMatchObject({ outcome: 'failed', statusCode: 503, code: ErrorCodes.CODEHUB_THROTTLED, codehubErrors: ['APIG.0308'], repositoryIds: [2111] });
+  });
+
+  it('records a redelivery as replayed', async () => {
+    // Prepare
+    const { handler, records } = observed();
+    const body = githubPush('acme/api');
+    const event = httpApiEvent({ headers: githubHeaders(body, HOST_SECRET), body });
+    // Act
+    await handler(event);
+    await handler(event);
+    // Assess
+    expect(records.map((r) => r.outcome)).toEqual(['synced', 'replayed']);
+  });
+
+  it('logs one line per delivery by default, without secrets', async () => {
+    // Prepare
+    const { handler, lines } = setup();
+    const body = githubPush('acme/api');
+    // Act
+    await handler(httpApiEvent({ headers: githubHeaders(body, HOST_SECRET), body }));
+    // Assess
+    const deliveries = lines.map((l) => JSON.parse(l) as { message: string }).filter((l) => l.message === 'delivery');
+    expect(deliveries).toHaveLength(1);
+    expect(lines.join('\n')).not.toContain(SOURCE_PASSWORD);
   });
 });

@@ -113,6 +113,37 @@ describe('handlers/webhook', () => {
     expect(answer.jid).toBe(`job-${before + 1}`);
   });
 
+  it('writes one delivery log line with the request id and one EMF metrics line, with no secret in either', async () => {
+    // Prepare
+    stubEnvironment({
+      webhooks: { 'github.com': { secret: 'env:HOOK_SECRET' } },
+      mirrors: [{ source: 'github.com/acme/api', repository_id: 2111, username: 'bot', password: 'env:SRC_TOKEN' }],
+    });
+    vi.stubEnv('LOG_LEVEL', 'INFO');
+    const handler = await importHandler();
+    const body = JSON.stringify({ ref: 'refs/heads/main', before: '1'.repeat(40), after: '3'.repeat(40), repository: { full_name: 'acme/api', html_url: 'https://github.com/acme/api' } });
+    const signature = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`;
+    const written: string[] = [];
+    for (const stream of [process.stdout, process.stderr]) {
+      vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        written.push(String(chunk));
+        return true;
+      });
+    }
+    // Act
+    const response = await handler(httpApiEvent({ headers: { 'x-github-event': 'push', 'x-github-delivery': 'gh-42', 'x-hub-signature-256': signature }, body }), fakeContext());
+    vi.restoreAllMocks();
+    // Assess
+    expect(response.statusCode).toBe(200);
+    const lines = written.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const deliveries = lines.filter((l) => l['message'] === 'delivery');
+    expect(deliveries).toHaveLength(1);
+    expect(deliveries[0]).toMatchObject({ function_request_id: 'req-test-1', host: 'github', deliveryId: 'gh-42', source: 'github.com/acme/api', outcome: 'synced', repositoryIds: [2111] });
+    expect(lines.find((l) => '_aws' in l)).toMatchObject({ Deliveries: 1, Triggered: 1 });
+    const everything = written.join('');
+    for (const secret of [SK, WEBHOOK_SECRET, SOURCE_TOKEN]) expect(everything).not.toContain(secret);
+  });
+
   it('fails at cold start with a message naming the invalid field', async () => {
     // Prepare
     stubEnvironment({ mirrors: [{ source: 'github.com/acme/api', repository_id: 'not-a-number' }] });

@@ -370,10 +370,13 @@ describe('handlers/reconcile against the emulator', () => {
     vi.stubEnv('RECONCILE_RATE_PER_SECOND', '20');
     vi.stubEnv('LOG_LEVEL', 'info');
     const written: string[] = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      written.push(String(chunk));
-      return true;
-    });
+    // Powertools writes warnings and errors to stderr, the rest (EMF included) to stdout.
+    for (const stream of [process.stdout, process.stderr]) {
+      vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        written.push(String(chunk));
+        return true;
+      });
+    }
     vi.resetModules();
     const { handler } = await import('../../handlers/reconcile');
     // Act
