@@ -528,28 +528,32 @@ async function main(): Promise<number> {
  * in code outside the bench's remit. Printed under "Bars missed" only while the bar is missed.
  */
 const MISSED_BAR_CAUSES: Readonly<Record<string, string>> = {
-  '2': `**Warm delivery: the pipeline's own CPU time.** The measured process is CPU-bound (section 2: its CPU
-time per delivery is about its wall time), and the gap is user-space JavaScript spread over many steps, of
-which none dominates; undici's \`Pool\`, faster than node:http warm, pays back only part of it. The
-\`--cpu-prof\` profiles (bench/profile.ts) show, in code outside this bench's files:
+  '2': `**Warm delivery: the pipeline's own CPU time, not the HTTP client.** The floor's job on undici's
+\`Pool\` is faster than on node:http (row 2), and the bridge's calls go through that \`Pool\`; but the measured
+process is CPU-bound (section 2: CPU time per delivery ≈ wall time) and the bridge spends its extra time in
+JavaScript of its own, spread over many steps. Measured on this machine with bench/profile.ts (\`--cpu-prof\`)
+and A/B runs of this bench's harness on copies of the tree (figures from those runs, not from this one):
+- Logging and metrics: one Powertools log line and one EMF metrics line per delivery (lib/observability.ts,
+  the \`observe\` hook in handlers/webhook.ts) besides the client's own info line: ~70 µs per delivery (the same
+  bundle with \`LOG_LEVEL=SILENT\` and \`POWERTOOLS_METRICS_DISABLED=true\`: 430 µs instead of 503 µs).
 - lib/codehub/sign.ts \`signRequest\`: ~13 µs where the same signature by hand takes ~5 µs: \`formatSdkDate\` runs
   two regex replaces, \`canonicalUri\` decodes and re-encodes every path segment, \`canonicalQuery\` builds a
   \`URLSearchParams\` for an empty query, \`signedHeaderNames\` builds a Set and sorts, twice.
-- lib/codehub/client.ts \`deadlineSignal\`: \`AbortSignal.timeout(remaining)\` per call, ~10 µs, plus a timer that
-  outlives the call by the rest of the budget (~8 s); lib/webhook.ts \`withinDeadline\` arms a second timer per call.
-- lib/idempotency.ts \`deliveryKey\`: a SHA-256 of the whole body for every delivery, even when the host sent a
-  delivery id (GitHub, GitLab, Gitea, Bitbucket do); lib/webhook.ts \`inFlightKey\`: \`JSON.stringify\` + SHA-256
-  per mirror per delivery, the same value every time (computable once per mirror).
-- lib/providers/shared.ts \`parseJsonObject\`: \`Buffer.from(bytes)\` copies the body before decoding it; and
-  lib/http/event.ts encodes the event's string body to bytes that are decoded back to a string for \`JSON.parse\`.`,
+- lib/codehub/client.ts \`deadlineSignal\`: \`AbortSignal.timeout(remaining)\` per call, ~10 µs, and a timer that
+  outlives the call by the rest of the budget (~8 s), so that under load thousands are pending.
+- lib/idempotency.ts \`deliveryKey\`: a SHA-256 of the whole body per delivery (~7 µs at 9 KB); lib/sync.ts
+  \`inFlightKey\`: \`JSON.stringify\` and a SHA-256 per mirror per delivery, the same value every time.
+- lib/providers/shared.ts \`parseJsonObject\` copies the body before decoding it, and lib/http/event.ts encodes the
+  event's string to bytes that are decoded back to a string for \`JSON.parse\`.`,
   '3': `**5 MB delivery: the body is walked four times more than the floor walks it.** The floor hashes the
 event's string (HMAC) and parses it. The bridge encodes it to bytes (lib/http/event.ts \`readHttpRequest\`,
-needed for the HMAC over the exact bytes), hashes it for the signature, hashes it again for the idempotency
-key (lib/idempotency.ts \`deliveryKey\`), copies it (lib/providers/shared.ts \`parseJsonObject\`:
-\`Buffer.from(bytes)\`), decodes the copy back to a string and parses that. The fixes: key idempotency by the
-host's delivery id when there is one (or by the verified signature, already a MAC of the body); decode
-without the copy (\`Buffer.from(b.buffer, b.byteOffset, b.byteLength)\`, or \`b.toString()\` on a Buffer); keep the
-event's string beside the bytes and \`JSON.parse\` it when the body is not base64 or form-encoded.`,
+needed for the HMAC over the exact bytes), hashes them for the signature, hashes them again for the
+idempotency key (lib/idempotency.ts \`deliveryKey\`), copies them (lib/providers/shared.ts \`parseJsonObject\`:
+\`Buffer.from(bytes)\`), decodes the copy back to a string and parses that. On a copy of the tree, keying
+idempotency by the verified \`X-Hub-Signature-256\` (already a MAC of the body) instead of a second SHA-256,
+decoding without the copy, and parsing the event's own string when the body is neither base64 nor
+form-encoded took the 5 MB delivery from 25.4 ms (1.50×) to 18.4 ms (1.09×) against the floor's 16.9 ms in
+the same A/B run.`,
 };
 
 function renderMarkdown(r: Results, rows: readonly Row[]): string {
@@ -717,9 +721,11 @@ finished keep using node:http; later ones go through undici's \`Pool\`, the fast
 floor's job on undici's \`Pool\` against node:http). Column "next delivery" in section 1 shows the move's
 one-off cost. undici now lives in a lazily loaded chunk, out of the cold path's bundle.
 
-**Logging at a third of the cost per line** (lib/log.ts): secret-looking fields are now redacted by a
-\`JSON.stringify\` replacer in the same pass that serialises the line, instead of building a redacted copy
-of the fields first; about 3 µs instead of 7–10 µs per line measured in isolation, two lines per delivery.
+**Cheaper redaction of log fields** (lib/log.ts), measured in isolation with a delivery's log fields:
+\`redact\`, which every log line goes through (the Powertools logger of lib/observability.ts included), now
+walks the fields and returns them as they are when nothing needs replacing, instead of always building a
+redacted copy (~0.3 µs instead of ~0.8 µs per call); \`createLogger\` redacts inside the \`JSON.stringify\` pass
+that writes the line (~3 µs instead of 7–10 µs per line). Small next to the rest of row 2.
 
 **Tried or considered, not kept:**
 - *Loading undici during the first call's network wait* rather than after the answer: against a remote

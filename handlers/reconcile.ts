@@ -7,7 +7,7 @@
 import type { Context } from 'aws-lambda';
 import { loadBridge } from '../lib/bootstrap';
 import { createLambdaLogger } from '../lib/observability';
-import { reconcileMirrors, reconcileSettingsFromEnv, type ReconcileSummary } from '../lib/reconcile';
+import { reconcileCounts, reconcileMirrors, reconcileSettingsFromEnv, type ReconcileSummary } from '../lib/reconcile';
 
 const SERVICE = 'codehub-mirror-bridge';
 /** Kept back from the Lambda's remaining time: one mirror's budget (20 s) and its last call. */
@@ -31,15 +31,7 @@ async function initialise(): Promise<ReconcileHandler> {
       deadline: remaining === undefined ? undefined : Date.now() + remaining - RUN_MARGIN_MS,
     });
     // The per-mirror detail is in the log line; the invocation result only needs the counts.
-    return {
-      mirrors: summary.mirrors,
-      checked: summary.checked,
-      triggered: summary.triggered,
-      left: summary.left,
-      failed: summary.failed,
-      notReached: summary.notReached,
-      durationMs: summary.durationMs,
-    };
+    return reconcileCounts(summary);
   };
 }
 

@@ -33,14 +33,32 @@ function describeError(error: Error): Record<string, unknown> {
   return { name: error.name, message: error.message, code: (error as { code?: unknown }).code };
 }
 
-/** Replaces the values of secret-looking fields, at any depth. */
+/**
+ * Replaces the values of secret-looking fields, at any depth (to 8 levels), and describes errors
+ * as `{name, message, code}`. Returns `value` itself when there is nothing to replace: a log call's
+ * fields usually hold no secret, and walking them is cheaper than copying them.
+ */
 export function redact(value: unknown, depth = 0): unknown {
+  return needsRedaction(value, depth) ? redactCopy(value, depth) : value;
+}
+
+function needsRedaction(value: unknown, depth: number): boolean {
+  if (depth > 8 || value === null || typeof value !== 'object') return false;
+  if (value instanceof Error) return true;
+  if (Array.isArray(value)) return value.some((item) => needsRedaction(item, depth + 1));
+  for (const key of Object.keys(value)) {
+    if (isSecretName(key) || needsRedaction((value as Record<string, unknown>)[key], depth + 1)) return true;
+  }
+  return false;
+}
+
+function redactCopy(value: unknown, depth: number): unknown {
   if (depth > 8 || value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  if (Array.isArray(value)) return value.map((v) => redactCopy(v, depth + 1));
   if (value instanceof Error) return describeError(value);
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(value)) {
-    out[key] = isSecretName(key) ? REDACTED : redact((value as Record<string, unknown>)[key], depth + 1);
+    out[key] = isSecretName(key) ? REDACTED : redactCopy((value as Record<string, unknown>)[key], depth + 1);
   }
   return out;
 }

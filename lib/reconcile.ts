@@ -223,13 +223,7 @@ export async function reconcileMirrors(options: ReconcileOptions): Promise<Recon
   const failures = outcomes.filter((o) => o.outcome === 'failed');
   const triggered = outcomes.filter((o) => o.outcome === 'triggered');
   const line = {
-    mirrors: summary.mirrors,
-    checked: summary.checked,
-    triggered: summary.triggered,
-    left: summary.left,
-    failed: summary.failed,
-    notReached: summary.notReached,
-    durationMs: summary.durationMs,
+    ...reconcileCounts(summary),
     triggeredRepositories: triggered.map((o) => ({ repositoryId: o.repositoryId, reason: o.reason, jid: o.jid })),
     failures,
   };
@@ -238,6 +232,12 @@ export async function reconcileMirrors(options: ReconcileOptions): Promise<Recon
   const write = options.writeMetrics ?? ((text: string) => void process.stdout.write(`${text}\n`));
   write(metricLine(summary, { service: options.service ?? 'codehub-mirror-bridge', timestamp: now() }));
   return summary;
+}
+
+/** The summary without the per-mirror detail: what a run returns and its log line leads with. */
+export function reconcileCounts(summary: ReconcileSummary): Omit<ReconcileSummary, 'outcomes'> {
+  const { mirrors, checked, triggered, left, failed, notReached, durationMs } = summary;
+  return { mirrors, checked, triggered, left, failed, notReached, durationMs };
 }
 
 export const METRIC_NAMESPACE = 'CodeHubMirrorBridge';

@@ -3,19 +3,12 @@
  * HMAC-SHA256; for a form-encoded delivery that is the decoded `payload` field, not the raw body.
  */
 
-import { PayloadError } from '../errors';
-import { sourceIdentity } from './identity';
+import { readGitHubPush } from './github';
 import {
-  booleanField,
   firstHeaderValue,
   headerValue,
-  hostOfUrl,
-  isZeroSha,
   jsonPayloadBytes,
-  objectField,
   readJsonPayload,
-  requireString,
-  stringField,
   verifyBareHexSha256Header,
   verifyFailed,
   type JsonObject,
@@ -84,21 +77,8 @@ export function verifyGogsSignature(delivery: Delivery, secrets: readonly string
   return verifyGiteaFamilySignature(GOGS, delivery, secrets);
 }
 
-/** Reads a Gitea, Forgejo or Gogs `push` payload (branches and tags alike). */
-export function readGiteaPush(body: JsonObject): Push {
-  const repository = objectField(body, 'repository');
-  const fullName = requireString(repository, 'full_name', 'repository.full_name');
-  const host = hostOfUrl(stringField(repository, 'html_url'));
-  if (host === undefined) throw new PayloadError('payload has no usable repository.html_url');
-  const ref = requireString(body, 'ref', 'ref');
-  const before = requireString(body, 'before', 'before');
-  const after = requireString(body, 'after', 'after');
-  return {
-    source: sourceIdentity(host, fullName),
-    refs: [{ ref, before, after, deleted: booleanField(body, 'deleted') === true || isZeroSha(after) }],
-    cloneUrl: stringField(repository, 'clone_url'),
-  };
-}
+/** Reads a Gitea, Forgejo or Gogs `push` payload: they send GitHub's push shape, field for field. */
+export const readGiteaPush: (body: JsonObject) => Push = readGitHubPush;
 
 function readGiteaFamilyDelivery(flavour: GiteaFlavour, delivery: Delivery): ReadResult {
   const body = readJsonPayload(delivery);

@@ -7,31 +7,11 @@ import {
   parseMirrorConfig,
 } from '../../lib/config/load';
 import type { FetchParameter, FetchSecret } from '../../lib/config/secrets';
-import { ConfigError } from '../../lib/errors';
+import { configError, configErrorAsync } from '../support/config-error';
 
 const parseYaml = await loadYamlParser();
 /** A value no error message may ever contain. */
 const CANARY = 'S3CRET-canary-c41b';
-
-function configError(act: () => unknown): ConfigError {
-  try {
-    act();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError, nothing was thrown');
-}
-
-async function configErrorAsync(act: () => Promise<unknown>): Promise<ConfigError> {
-  try {
-    await act();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError, nothing was thrown');
-}
 
 const PARAMETERS: Record<string, string> = {
   '/bridge/github': `${CANARY}-gh`,

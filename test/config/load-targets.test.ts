@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadYamlParser, parseMirrorConfig } from '../../lib/config/load';
-import { ConfigError } from '../../lib/errors';
+import { configError } from '../support/config-error';
 
 const parseYaml = await loadYamlParser();
 const CANARY = 'S3CRET-canary-77d0';
-
-function configError(act: () => unknown): ConfigError {
-  try {
-    act();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError, nothing was thrown');
-}
 
 /** A JSON config with one mirror (`mirror`) and a github.com host secret. */
 function withMirror(mirror: Record<string, unknown>): string {

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { loadMirrorConfig, loadYamlParser, parseMirrorConfig, type Environment } from '../../lib/config/load';
 import { ConfigError, ErrorCodes } from '../../lib/errors';
+import { configError, configErrorAsync } from '../support/config-error';
 
 const parseYaml = await loadYamlParser();
 const EXAMPLE_FILE = fileURLToPath(new URL('../../mirrors.example.yml', import.meta.url));
@@ -18,27 +19,6 @@ const ENV: Environment = {
   SRC_TOKEN: `${CANARY}-token`,
   EMPTY: '',
 };
-
-/** Runs `act`, expecting a ConfigError; returns it for assertions. */
-function configError(act: () => unknown): ConfigError {
-  try {
-    act();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError, nothing was thrown');
-}
-
-async function configErrorAsync(act: () => Promise<unknown>): Promise<ConfigError> {
-  try {
-    await act();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError, nothing was thrown');
-}
 
 /** A JSON config with one valid mirror, `mirror` merged into it. */
 function withMirror(mirror: Record<string, unknown>, webhooks: Record<string, unknown> = {}): string {

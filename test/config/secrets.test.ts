@@ -15,19 +15,10 @@ import {
   type ReferenceUse,
 } from '../../lib/config/secrets';
 import { ConfigError } from '../../lib/errors';
+import { configErrorAsync } from '../support/config-error';
 
 /** A value no error message may ever contain. */
 const CANARY = 'S3CRET-canary-5e1a';
-
-async function configErrorAsync(act: () => Promise<unknown>): Promise<ConfigError> {
-  try {
-    await act();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError, nothing was thrown');
-}
 
 function use(field: string, text: string): ReferenceUse {
   const reference = parseSecretReference(text, field);
