@@ -128,11 +128,19 @@ export function createMirrorSyncer(options: MirrorSyncerOptions): MirrorSyncer {
   }
 }
 
+/** Request fingerprints by mirror: a mirror's settings never change, so each is hashed once. */
+const requestFingerprints = new WeakMap<SyncTarget, string>();
+
 /** The in-flight key of a sync: the repository and everything its request body carries. */
 function inFlightKey(repositoryId: number, mirror: SyncTarget): string {
-  // Hashed so that a source password does not sit in one more structure in plain text.
-  const request = JSON.stringify([mirror.forceFetch, mirror.username ?? null, mirror.password ?? null, mirror.endpointUuid ?? null]);
-  return `${repositoryId}:${createHash('sha256').update(request).digest('base64url')}`;
+  let fingerprint = requestFingerprints.get(mirror);
+  if (fingerprint === undefined) {
+    // Hashed so that a source password does not sit in one more structure in plain text.
+    const request = JSON.stringify([mirror.forceFetch, mirror.username ?? null, mirror.password ?? null, mirror.endpointUuid ?? null]);
+    fingerprint = createHash('sha256').update(request).digest('base64url');
+    requestFingerprints.set(mirror, fingerprint);
+  }
+  return `${repositoryId}:${fingerprint}`;
 }
 
 /** `call`'s outcome, or CODEHUB_TIMEOUT when it has not settled within `ms`. */

@@ -180,7 +180,7 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
     }
     log.host = provider.id;
     log.deliveryId = provider.deliveryId(request.headers);
-    const delivery: Delivery = { headers: request.headers, rawBody: request.rawBody, now: started };
+    const delivery: Delivery = { headers: request.headers, rawBody: request.rawBody, bodyText: request.bodyText, now: started };
     if (secrets.length === 0) {
       return reject(new VerificationError(ErrorCodes.NO_SECRET_CONFIGURED, 'no webhook secret is configured'));
     }

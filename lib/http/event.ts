@@ -15,6 +15,8 @@ export interface HttpRequest {
   readonly headers: Readonly<Record<string, string>>;
   /** The exact bytes the sender signed: base64 bodies are decoded, text bodies encoded as UTF-8. */
   readonly rawBody: Buffer;
+  /** The body as the event carried it, when that was text: the same content as `rawBody`. */
+  readonly bodyText?: string | undefined;
 }
 
 export type HttpResponse = APIGatewayProxyResult;
@@ -61,11 +63,12 @@ export function readHttpRequest(event: HttpEvent): HttpRequest {
     ? lowerCaseHeaders(event.headers)
     : lowerCaseHeaders(event.headers, event.multiValueHeaders);
   const body: unknown = event.body;
-  let rawBody: Buffer;
-  if (typeof body !== 'string' || body.length === 0) rawBody = Buffer.alloc(0);
-  else if (event.isBase64Encoded === true) rawBody = Buffer.from(body, 'base64');
-  else rawBody = Buffer.from(body, 'utf8');
-  return { method: typeof method === 'string' ? method.toUpperCase() : '', headers, rawBody };
+  const verb = typeof method === 'string' ? method.toUpperCase() : '';
+  if (typeof body !== 'string' || body.length === 0) return { method: verb, headers, rawBody: Buffer.alloc(0) };
+  if (event.isBase64Encoded === true) return { method: verb, headers, rawBody: Buffer.from(body, 'base64') };
+  // Text with a lone surrogate encodes to U+FFFD: then only the bytes say exactly what was signed.
+  const wellFormed = (body as { isWellFormed?: () => boolean }).isWellFormed?.() === true;
+  return { method: verb, headers, rawBody: Buffer.from(body, 'utf8'), bodyText: wellFormed ? body : undefined };
 }
 
 /** A JSON answer. Bodies are small objects; the Git host shows them in its delivery log. */

@@ -78,3 +78,31 @@ describe('jsonResponse', () => {
     expect(JSON.parse(response.body)).toEqual({ status: 'ignored' });
   });
 });
+
+describe('readHttpRequest: body text', () => {
+  it('keeps a text body as text beside its bytes, so JSON need not be decoded twice', () => {
+    // Act
+    const request = readHttpRequest(httpApiEvent({ headers: {}, body: '{"a":"é"}' }));
+    // Assess
+    expect(request.bodyText).toBe('{"a":"é"}');
+    expect(request.rawBody.toString('utf8')).toBe(request.bodyText);
+  });
+
+  it('keeps no text for a body with a lone surrogate, whose bytes differ from its text', () => {
+    // Prepare
+    const event = httpApiEvent({ headers: {}, body: '' });
+    event.body = '{"a":"\uD800"}';
+    // Act
+    const request = readHttpRequest(event);
+    // Assess
+    expect(request.bodyText).toBeUndefined();
+    expect(request.rawBody.toString('utf8')).toBe('{"a":"\uFFFD"}');
+  });
+
+  it('keeps no text for a base64 body', () => {
+    // Act
+    const request = readHttpRequest(httpApiEvent({ headers: {}, body: '{}', base64: true }));
+    // Assess
+    expect(request.bodyText).toBeUndefined();
+  });
+});
