@@ -197,7 +197,7 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
     if (!idempotency) return answerVerified(verified);
 
     // Only after verification: an unverified delivery can neither read nor fill the store.
-    const key = deliveryKey(provider.id, log.deliveryId, request.rawBody);
+    const key = deliveryKey(provider.id, log.deliveryId, verdict.bodyMac === undefined ? request.rawBody : { mac: verdict.bodyMac });
     const { response, replayed } = await idempotency.once(key, () => answerVerified(verified), { deadline });
     if (!replayed) return response;
     log.outcome = 'replayed';

@@ -358,3 +358,17 @@ describe('idempotencyStoreFromEnv', () => {
     expect(store.kind).toBe('persistent');
   });
 });
+
+describe('deliveryKey: payload fingerprint', () => {
+  it('keys by the verified MAC where the host signs the payload, and tells different MACs apart', () => {
+    // Act
+    const first = deliveryKey('github', 'd-1', { mac: 'a'.repeat(64) });
+    const again = deliveryKey('github', 'd-1', { mac: 'a'.repeat(64) });
+    const other = deliveryKey('github', 'd-1', { mac: 'b'.repeat(64) });
+    const byBody = deliveryKey('github', 'd-1', Buffer.from('a'.repeat(64)));
+    // Assess
+    expect(again).toBe(first);
+    expect(other).not.toBe(first);
+    expect(byBody).not.toBe(first);
+  });
+});

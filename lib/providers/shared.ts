@@ -31,8 +31,8 @@ export function firstHeaderValue(headers: Headers, names: readonly string[]): st
 }
 
 /** A successful verification by the secret at `secretIndex`. */
-export function verified(secretIndex: number): VerifyResult {
-  return { ok: true, secretIndex };
+export function verified(secretIndex: number, bodyMac?: string): VerifyResult {
+  return bodyMac === undefined ? { ok: true, secretIndex } : { ok: true, secretIndex, bodyMac };
 }
 
 /** A failed verification; `message` never holds a secret or an expected signature. */
@@ -67,7 +67,7 @@ function verifyHexDigest(
   const index = matchingSecretIndex(secrets, (secret) => safeEqual(hmacSha256(secret, data), received));
   return index === -1
     ? verifyFailed('SIGNATURE_MISMATCH', `${headerName} does not match any configured secret`)
-    : verified(index);
+    : verified(index, hex.toLowerCase());
 }
 
 /**

@@ -41,7 +41,15 @@ export type VerifyFailure =
 
 export type VerifyResult =
   /** `secretIndex` is the index in the candidate list of the secret that matched. */
-  | { readonly ok: true; readonly secretIndex: number }
+  | {
+      readonly ok: true;
+      readonly secretIndex: number;
+      /**
+       * The verified MAC of the payload (hex), where the host's scheme signs it: a fingerprint of
+       * the content already paid for, so that nothing hashes a large body a second time.
+       */
+      readonly bodyMac?: string | undefined;
+    }
   | { readonly ok: false; readonly reason: VerifyFailure; readonly message: string };
 
 /** One ref a push changed. SHAs are as the host sent them (40 zeros where a side does not exist). */

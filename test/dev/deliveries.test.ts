@@ -118,7 +118,7 @@ describe('buildDelivery', () => {
 
     // Assess
     expect(result.id).toBe(c.provider);
-    expect(result.verified).toEqual({ ok: true, secretIndex: 0 });
+    expect(result.verified).toMatchObject({ ok: true, secretIndex: 0 });
     expect(result.rejected.ok).toBe(false);
     expect(result.read).toMatchObject({
       kind: 'push',

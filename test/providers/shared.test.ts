@@ -156,6 +156,6 @@ describe('verifyHexSha256Header', () => {
     const result = verifyHexSha256Header(data, header, ['other', 'same', 'same']);
 
     // Assess
-    expect(result).toEqual({ ok: true, secretIndex: 1 });
+    expect(result).toMatchObject({ ok: true, secretIndex: 1 });
   });
 });
