@@ -261,13 +261,20 @@ export function createCodeHubClient(options: CodeHubClientOptions): CodeHubClien
     });
   }
 
-  function deadlineSignal(operation: string, callOptions: CallOptions | undefined): AbortSignal | undefined {
-    if (callOptions?.deadline === undefined) return undefined;
+  /**
+   * An abort at the deadline, and the means to disarm it: unlike `AbortSignal.timeout`, the timer
+   * does not outlive the call by the rest of the budget, nor cost its setup on every call.
+   */
+  function deadlineSignal(operation: string, callOptions: CallOptions | undefined): { signal: AbortSignal | undefined; disarm: () => void } {
+    if (callOptions?.deadline === undefined) return { signal: undefined, disarm: () => undefined };
     const remaining = callOptions.deadline - now();
     if (remaining <= 0) {
       throw new CodeHubError(ErrorCodes.CODEHUB_TIMEOUT, `CodeHub ${operation}: the deadline passed before the call`);
     }
-    return AbortSignal.timeout(remaining);
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException('The operation timed out.', 'TimeoutError')), remaining);
+    timer.unref?.();
+    return { signal: controller.signal, disarm: () => clearTimeout(timer) };
   }
 
   async function authorize(exchange: Exchange, url: URL, headers: Record<string, string>, signal: AbortSignal | undefined) {
@@ -307,7 +314,15 @@ export function createCodeHubClient(options: CodeHubClientOptions): CodeHubClien
    * per `session`: a retry after a renewal does not renew again).
    */
   async function send(exchange: Exchange, session: CallSession = { renewed: false }): Promise<TransportResponse> {
-    const signal = deadlineSignal(exchange.operation, exchange.options);
+    const { signal, disarm } = deadlineSignal(exchange.operation, exchange.options);
+    try {
+      return await sendUntilAnswered(exchange, session, signal);
+    } finally {
+      disarm();
+    }
+  }
+
+  async function sendUntilAnswered(exchange: Exchange, session: CallSession, signal: AbortSignal | undefined): Promise<TransportResponse> {
     const url = new URL(`${base.origin}${prefix}${exchange.path}`);
     const headers = { 'Content-Type': 'application/json' };
     const target = `${exchange.method} ${url.origin}${url.pathname}`;
