@@ -17,7 +17,9 @@ export type SigningBody = string | Uint8Array;
 
 /** Formats an instant as `X-Sdk-Date` wants it: UTC `YYYYMMDDTHHMMSSZ`. */
 export function formatSdkDate(date: Date | number): string {
-  return new Date(date).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  // Sliced from ISO 8601 (YYYY-MM-DDTHH:MM:SS.sssZ): this runs on every signed call.
+  const iso = new Date(date).toISOString();
+  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
 }
 
 /** Parses an `X-Sdk-Date` value to epoch milliseconds; undefined unless it is exactly that format. */
@@ -29,6 +31,8 @@ export function parseSdkDate(value: string): number | undefined {
   // Date.UTC rolls 20240231 over into March; a date that does not format back was not a real date.
   return formatSdkDate(time) === value ? time : undefined;
 }
+
+const UNRESERVED_PATH = /^[A-Za-z0-9\-_.~/]*$/;
 
 /** Percent-encodes everything but `A-Za-z0-9-_.~`, upper-case hex, as the SDK signers do. */
 export function encodeSigningComponent(value: string): string {
@@ -57,12 +61,16 @@ function compareUtf8(a: string, b: string): number {
  * when missing. The trailing slash is for signing only; the request goes out without it.
  */
 export function canonicalUri(path: string): string {
-  const uri = path.split('/').map((segment) => encodeSigningComponent(decodeLeniently(segment))).join('/');
+  // A path of unreserved characters only (the bridge's own calls) is its own canonical form.
+  const uri = UNRESERVED_PATH.test(path)
+    ? path
+    : path.split('/').map((segment) => encodeSigningComponent(decodeLeniently(segment))).join('/');
   return uri.endsWith('/') ? uri : `${uri}/`;
 }
 
 /** The canonical query: keys sorted, repeated values sorted, `enc(k)=enc(v)` joined by `&`. */
 export function canonicalQuery(query: string): string {
+  if (query === '' || query === '?') return '';
   const byKey = new Map<string, string[]>();
   for (const [key, value] of new URLSearchParams(query)) {
     const values = byKey.get(key);
