@@ -7,7 +7,7 @@
 import type { Context } from 'aws-lambda';
 import { loadBridge } from '../lib/bootstrap';
 import { createLambdaLogger } from '../lib/observability';
-import { reconcileCounts, reconcileMirrors, reconcileSettingsFromEnv, type ReconcileSummary } from '../lib/reconcile';
+import { reconcileCounts, reconcileMirrors, reconcileSettingsFromEnv, resolvePathMirrors, type ReconcileSummary } from '../lib/reconcile';
 
 const SERVICE = 'codehub-mirror-bridge';
 /** Kept back from the Lambda's remaining time: one mirror's budget (20 s) and its last call. */
@@ -18,12 +18,15 @@ const logger = createLambdaLogger({ functionName: 'reconcile' });
 type ReconcileHandler = (event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>) => Promise<Omit<ReconcileSummary, 'outcomes'>>;
 
 async function initialise(): Promise<ReconcileHandler> {
-  const { config, codehub } = await loadBridge(process.env, logger);
+  const { config, codehub, resolver } = await loadBridge(process.env, logger);
   const settings = reconcileSettingsFromEnv(process.env);
   return async (_event, context) => {
     const remaining = context?.getRemainingTimeInMillis?.();
+    // Mirrors by CodeHub path join the run once their ids are known (resolved and cached).
+    const byPath = resolver ? await resolvePathMirrors(config.pathMirrors, (target) => resolver.resolve(target)) : { mirrors: [], unresolved: [] };
+    for (const { target, error } of byPath.unresolved) logger.warn('reconcile: target not resolved', { target, error });
     const summary = await reconcileMirrors({
-      mirrors: config.mirrors,
+      mirrors: [...config.mirrors, ...byPath.mirrors],
       codehub,
       logger,
       ...settings,

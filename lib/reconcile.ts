@@ -11,7 +11,7 @@
 import type { MirrorStatus } from './codehub/client';
 import { DEFAULT_RETRY_POLICY, sleep as sleepFor, withRetry, type RetryPolicy } from './codehub/retry';
 import type { CallOptions, MirrorSyncRequest, MirrorSyncResult } from './codehub/types';
-import type { MirrorTarget } from './config/types';
+import type { MirrorTarget, PathMirror } from './config/types';
 import { CodeHubError, ConfigError, ErrorCodes } from './errors';
 import type { Logger } from './log';
 
@@ -294,4 +294,25 @@ export function reconcileSettingsFromEnv(env: Env): ReconcileSettings {
     ratePerSecond: readPositiveNumber(env, 'RECONCILE_RATE_PER_SECOND', false) ?? DEFAULT_RECONCILE_SETTINGS.ratePerSecond,
     concurrency: readPositiveNumber(env, 'RECONCILE_CONCURRENCY', true) ?? DEFAULT_RECONCILE_SETTINGS.concurrency,
   };
+}
+
+/**
+ * Mirrors configured by CodeHub path (`target: group/name`), as mirrors by id, for a reconcile run:
+ * each target resolved (and cached) like a delivery would. A target that does not resolve is left
+ * out of this run and reported; wildcard mirrors cannot be listed (their sources are only known
+ * when a push names them), so the reconcile covers them only once a delivery has synced them.
+ */
+export async function resolvePathMirrors(
+  pathMirrors: readonly PathMirror[],
+  resolve: (target: string) => Promise<number>,
+): Promise<{ mirrors: MirrorTarget[]; unresolved: { target: string; error: string }[] }> {
+  const settled = await Promise.allSettled(pathMirrors.map((m) => resolve(m.target)));
+  const mirrors: MirrorTarget[] = [];
+  const unresolved: { target: string; error: string }[] = [];
+  settled.forEach((outcome, i) => {
+    const { target, ...mirror } = pathMirrors[i] as PathMirror;
+    if (outcome.status === 'fulfilled') mirrors.push({ ...mirror, repositoryId: outcome.value });
+    else unresolved.push({ target, error: outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason) });
+  });
+  return { mirrors, unresolved };
 }

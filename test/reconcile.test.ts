@@ -13,6 +13,7 @@ import {
   reconcileSettingsFromEnv,
   type ReconcileCodeHub,
   type ReconcileOptions,
+  resolvePathMirrors,
 } from '../lib/reconcile';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
@@ -314,5 +315,26 @@ describe('reconcileSettingsFromEnv', () => {
     // Assess
     expect(attempt).toThrow(ConfigError);
     expect(attempt).toThrow(name);
+  });
+});
+
+describe('resolvePathMirrors', () => {
+  it('turns mirrors by CodeHub path into mirrors by id, and reports the targets that do not resolve', async () => {
+    // Prepare
+    const base = { secrets: undefined, refs: undefined, forceFetch: true };
+    const pathMirrors = [
+      { ...base, source: 'github.com/acme/web', target: 'acme-mirror/web' },
+      { ...base, source: 'github.com/acme/gone', target: 'acme-mirror/gone' },
+    ];
+    const ids: Record<string, number> = { 'acme-mirror/web': 77 };
+    // Act
+    const { mirrors, unresolved } = await resolvePathMirrors(pathMirrors, async (target) => {
+      const id = ids[target];
+      if (id === undefined) throw new Error(`no repository ${target}`);
+      return id;
+    });
+    // Assess
+    expect(mirrors).toEqual([{ ...base, source: 'github.com/acme/web', repositoryId: 77 }]);
+    expect(unresolved).toEqual([{ target: 'acme-mirror/gone', error: 'no repository acme-mirror/gone' }]);
   });
 });
