@@ -14,13 +14,14 @@ import { safeEqual } from './crypto';
 /**
  * The webhook pipeline, top to bottom:
  * event → method and size → host → verify the exact bytes → (same delivery seen? its first answer)
- * → read the push → map → CodeHub (one call per repository in flight) → answer.
+ * → read the push → map → CodeHub (one call per repository in flight) → answer,
+ * and one `DeliveryRecord` per delivery for the log line and the metrics.
  * Transport-free and I/O-injected: `handlers/webhook.ts` wires the environment in.
  */
 
 /**
  * Milliseconds a delivery may take, per host, before the bridge answers with what it has. Each is
- * under that host's wait (docs/webhook-providers.md), leaving room for API Gateway, a cold start
+ * under that host's wait (shared/docs/webhook-providers.md), leaving room for API Gateway, a cold start
  * and the network on the way back:
  * - GitHub, GitLab, Bitbucket wait 10 s → 8 s. Gitee and GitCode document no wait; they are
  *   treated like GitLab, whose payloads they copy. Azure DevOps documents none either → 8 s (it
