@@ -13,7 +13,8 @@ import type { CodeHubClient, Logger } from '../../lib/codehub/client';
 import { createCodeHubFromEnv } from '../../lib/codehub/index';
 import { parseAuthorization, verifySignedRequest } from '../../lib/codehub/sign';
 import { closeTransportPools } from '../../lib/codehub/transport';
-import { CodeHubError } from '../../lib/errors';
+import type { CodeHubError } from '../../lib/errors';
+import { captureLogger, codeHubErrorOf } from '../support/codehub';
 
 const AK = 'BRIDGEACCESSKEY';
 const SK = 'sk-VERY-secret-0123456789';
@@ -192,33 +193,6 @@ async function startFakeCodeHub(options: FakeOptions = {}): Promise<FakeCodeHub>
   };
   servers.push(fake);
   return fake;
-}
-
-interface LogLine {
-  readonly level: string;
-  readonly message: string;
-  readonly fields: Record<string, unknown> | undefined;
-}
-
-function captureLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const at =
-    (level: string) =>
-    (message: string, fields?: Record<string, unknown>): void => {
-      lines.push({ level, message, fields });
-    };
-  return { logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, lines };
-}
-
-/** The error `promise` rejects with; fails the test unless it is a CodeHubError. */
-async function codeHubErrorOf(promise: Promise<unknown>): Promise<CodeHubError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof CodeHubError) return error;
-    throw error;
-  }
-  throw new Error('expected a CodeHubError');
 }
 
 function akSk(options: { secretKey?: string; securityToken?: string; now?: () => number } = {}): Authenticator {

@@ -15,7 +15,7 @@ import { createCodeHubClient } from '../../lib/codehub/client';
 import type { CodeHubClient, Logger, MirrorStatus } from '../../lib/codehub/client';
 import { signRequest } from '../../lib/codehub/sign';
 import { closeTransportPools } from '../../lib/codehub/transport';
-import { CodeHubError } from '../../lib/errors';
+import { captureLogger, codeHubErrorOf } from '../support/codehub';
 
 /**
  * The emulator against the project's real CodeHub client (authenticators and default undici
@@ -113,26 +113,6 @@ function iam(emulator: Emulator, password = IAM_USER.password): Authenticator {
 
 function client(emulator: Emulator, auth: Authenticator = createStaticTokenAuthenticator(TOKEN), logger?: Logger): CodeHubClient {
   return createCodeHubClient({ endpoint: emulator.url, auth, ...(logger ? { logger } : {}) });
-}
-
-function captureLogger(): { logger: Logger; lines: { level: string; message: string; fields?: Record<string, unknown> }[] } {
-  const lines: { level: string; message: string; fields?: Record<string, unknown> }[] = [];
-  const at =
-    (level: string) =>
-    (message: string, fields?: Record<string, unknown>): void => {
-      lines.push({ level, message, ...(fields ? { fields } : {}) });
-    };
-  return { logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, lines };
-}
-
-async function codeHubErrorOf(promise: Promise<unknown>): Promise<CodeHubError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof CodeHubError) return error;
-    throw error;
-  }
-  throw new Error('expected a CodeHubError');
 }
 
 /** Polls the mirror state, as the bridge would, until the sync settles. */

@@ -1,10 +1,10 @@
-import { execFile } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startEmulator, type Emulator } from '../../dev/codehub-emulator/index';
+import { createUpstream as createGitUpstream } from '../../dev/upstream';
 import { createAkSkAuthenticator, createIamAuthenticator, type Authenticator } from '../../lib/codehub/auth';
 import { createCodeHubClient } from '../../lib/codehub/client';
 import { closeTransportPools } from '../../lib/codehub/transport';
@@ -36,30 +36,11 @@ const MARGIN_MS = 800;
 let root: string;
 let emulator: Emulator;
 
-const GIT_ENV: NodeJS.ProcessEnv = {
-  PATH: process.env['PATH'] ?? '',
-  HOME: tmpdir(),
-  GIT_AUTHOR_NAME: 'Test',
-  GIT_AUTHOR_EMAIL: 'test@example.invalid',
-  GIT_COMMITTER_NAME: 'Test',
-  GIT_COMMITTER_EMAIL: 'test@example.invalid',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_CONFIG_NOSYSTEM: '1',
-};
-
-function git(cwd: string, ...args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile('git', args, { cwd, env: GIT_ENV }, (error, _stdout, stderr) => (error ? reject(new Error(`git ${args.join(' ')}: ${stderr}`)) : resolve()));
-  });
-}
-
+/** A fresh upstream repository with one commit, in this suite's folder; its path. */
 async function createUpstream(name: string): Promise<string> {
-  const dir = join(root, name);
-  await git(root, 'init', '-q', '-b', 'main', dir);
-  await writeFile(join(dir, 'file.txt'), `${name}\n`);
-  await git(dir, 'add', 'file.txt');
-  await git(dir, 'commit', '-q', '-m', 'first');
-  return dir;
+  const upstream = await createGitUpstream(join(root, name));
+  await upstream.commit('first');
+  return upstream.path;
 }
 
 beforeAll(async () => {
