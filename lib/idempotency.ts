@@ -12,8 +12,8 @@
  * `IDEMPOTENCY_TABLE` is set, so that duplicates landing on different containers are caught too.
  * Powertools and the AWS SDK are imported only then, keeping them off the default cold start.
  */
-import { createHash } from 'node:crypto';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
+import { sha256 } from './crypto';
 import type { HttpResponse } from './http/event';
 import { jsonResponse } from './http/event';
 import type { Logger } from './log';
@@ -48,8 +48,8 @@ export function isKeptAnswer(response: HttpResponse): boolean {
   return response.statusCode >= 200 && response.statusCode < 300;
 }
 
-function sha256(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('base64url');
+function digest(data: string | Uint8Array): string {
+  return sha256(data, 'base64url');
 }
 
 /**
@@ -60,9 +60,9 @@ function sha256(data: string | Uint8Array): string {
  * Where the host signs the payload, its verified MAC stands for the body.
  */
 export function deliveryKey(providerId: string, deliveryId: string | undefined, body: Uint8Array | { readonly mac: string }): string {
-  const id = deliveryId === undefined ? '-' : sha256(deliveryId);
+  const id = deliveryId === undefined ? '-' : digest(deliveryId);
   // A verified MAC of the payload already fingerprints it: a 5 MB body is not hashed twice.
-  const content = body instanceof Uint8Array ? sha256(body) : sha256(`mac:${body.mac}`);
+  const content = body instanceof Uint8Array ? digest(body) : digest(`mac:${body.mac}`);
   return `${providerId}:${id}:${content}`;
 }
 

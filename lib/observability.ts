@@ -12,6 +12,9 @@ import type { DeliveryRecord } from './webhook';
 export const SERVICE_NAME = 'codehub-mirror-bridge';
 export const METRICS_NAMESPACE = 'CodeHubMirrorBridge';
 
+/** Powertools' number for DEBUG (`logger.level` is the current threshold; lower is more verbose). */
+const DEBUG_LEVEL = 8;
+
 /** Our `Logger`, written by Powertools; `addContext` adds the Lambda request id and cold start to every line. */
 export interface LambdaLogger extends Logger {
   addContext(context: Context): void;
@@ -25,7 +28,10 @@ export function createLambdaLogger(options: { readonly functionName?: string; re
   const logger = options.logger ?? new PowertoolsLogger({ serviceName: SERVICE_NAME, ...(options.functionName ? { persistentKeys: { function: options.functionName } } : {}) });
   const fields = (extra?: Record<string, unknown>) => (extra === undefined ? {} : (redact(extra) as Record<string, unknown>));
   return {
-    debug: (message, extra) => logger.debug(message, fields(extra)),
+    // Checked here so that a debug line costs nothing (not even its redaction) when debug is off.
+    debug: (message, extra) => {
+      if (logger.level <= DEBUG_LEVEL) logger.debug(message, fields(extra));
+    },
     info: (message, extra) => logger.info(message, fields(extra)),
     warn: (message, extra) => logger.warn(message, fields(extra)),
     error: (message, extra) => logger.error(message, fields(extra)),

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { RepositoryResolver } from './codehub/repository-resolver';
 import type { CodeHub, MirrorSyncResult } from './codehub/types';
 import type { MirrorTarget, PathMirror } from './config/types';
+import { sha256 } from './crypto';
 import { CodeHubError, ErrorCodes } from './errors';
 import type { Logger } from './log';
 
@@ -137,7 +137,7 @@ function inFlightKey(repositoryId: number, mirror: SyncTarget): string {
   if (fingerprint === undefined) {
     // Hashed so that a source password does not sit in one more structure in plain text.
     const request = JSON.stringify([mirror.forceFetch, mirror.username ?? null, mirror.password ?? null, mirror.endpointUuid ?? null]);
-    fingerprint = createHash('sha256').update(request).digest('base64url');
+    fingerprint = sha256(request, 'base64url');
     requestFingerprints.set(mirror, fingerprint);
   }
   return `${repositoryId}:${fingerprint}`;

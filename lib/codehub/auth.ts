@@ -20,13 +20,17 @@ export interface AuthRequest {
   readonly body: string | Buffer;
 }
 
+/** Header name → value. */
+export type AuthHeaders = Record<string, string>;
+
 export interface Authenticator {
   readonly kind: CodeHubAuthSettings['kind'];
   /**
-   * Headers to add to `request` (sent along with `request.headers`). Rejects with `CodeHubError`
-   * when credentials cannot be obtained.
+   * Headers to add to `request` (sent along with `request.headers`): at once when the credentials
+   * are at hand (a signature, a static or cached token), a promise only while a token is being
+   * fetched. Throws or rejects with `CodeHubError` when credentials cannot be obtained.
    */
-  authorize(request: AuthRequest): Promise<Record<string, string>>;
+  authorize(request: AuthRequest): AuthHeaders | Promise<AuthHeaders>;
   /**
    * CodeHub answered 401 (not a signature failure) to a request that carried `rejected`. True when
    * the credentials can be renewed: the client then authorizes again and repeats the call once.
@@ -63,7 +67,7 @@ export function createAkSkAuthenticator(options: AkSkAuthenticatorOptions): Auth
         sk: options.secretKey,
         date: now(),
       });
-      return Promise.resolve({ ...added, ...signature });
+      return { ...added, ...signature };
     },
   };
 }
@@ -72,7 +76,7 @@ export function createAkSkAuthenticator(options: AkSkAuthenticatorOptions): Auth
 export function createStaticTokenAuthenticator(token: string): Authenticator {
   return {
     kind: 'token',
-    authorize: () => Promise.resolve({ 'X-Auth-Token': token }),
+    authorize: () => ({ 'X-Auth-Token': token }),
   };
 }
 
@@ -164,8 +168,12 @@ export function createIamAuthenticator(options: IamAuthenticatorOptions): Authen
     return { token, expiresAt: readExpiresAt(response.body) ?? now() + ASSUMED_TOKEN_LIFETIME_MS };
   }
 
+  function isFresh(token: IamToken | undefined): token is IamToken {
+    return token !== undefined && now() < token.expiresAt - refreshMarginMs;
+  }
+
   function freshToken(): Promise<IamToken> {
-    if (cached && now() < cached.expiresAt - refreshMarginMs) return Promise.resolve(cached);
+    if (isFresh(cached)) return Promise.resolve(cached);
     inFlight ??= requestToken()
       .then((token) => {
         cached = token;
@@ -177,18 +185,23 @@ export function createIamAuthenticator(options: IamAuthenticatorOptions): Authen
     return inFlight;
   }
 
+  async function refreshedAuthorization(): Promise<AuthHeaders> {
+    const previous = cached;
+    try {
+      const { token } = await freshToken();
+      return { 'X-Auth-Token': token };
+    } catch (error) {
+      // A refresh inside the margin failed but the old token has not expired: it still works.
+      if (previous && previous === cached && now() < previous.expiresAt) return { 'X-Auth-Token': previous.token };
+      throw error;
+    }
+  }
+
   return {
     kind: 'iam',
-    async authorize() {
-      const previous = cached;
-      try {
-        const { token } = await freshToken();
-        return { 'X-Auth-Token': token };
-      } catch (error) {
-        // A refresh inside the margin failed but the old token has not expired: it still works.
-        if (previous && previous === cached && now() < previous.expiresAt) return { 'X-Auth-Token': previous.token };
-        throw error;
-      }
+    authorize() {
+      // The warm path: a cached token needs no promise.
+      return isFresh(cached) ? { 'X-Auth-Token': cached.token } : refreshedAuthorization();
     },
     onUnauthorized(rejected) {
       // Only drop the token that was rejected: a concurrent caller may already have replaced it.

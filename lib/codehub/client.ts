@@ -6,7 +6,7 @@
  * never repeated, because more than five in a row lock the access key.
  */
 import { CodeHubError, ErrorCodes } from '../errors';
-import type { Authenticator } from './auth';
+import type { AuthHeaders, Authenticator } from './auth';
 import { DEFAULT_RETRY_POLICY, sleep as sleepFor, withRetry, type RetryPolicy } from './retry';
 import { canonicalRequestOfSigned, encodeSigningComponent } from './sign';
 import { codeHubErrorFromTransportFailure, undiciTransport } from './transport';
@@ -190,22 +190,21 @@ function checkRepositoryId(repositoryId: number): void {
   }
 }
 
-/** Resolves or rejects with `promise`, or rejects with CODEHUB_TIMEOUT when `signal` aborts first. */
-function raceDeadline<T>(promise: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
-  if (!signal) return promise;
+/** Resolves or rejects with `promise`, or rejects with CODEHUB_TIMEOUT when `ms` pass first (never when undefined). */
+function settleWithin<T>(promise: Promise<T>, ms: number | undefined, what: string): Promise<T> {
+  if (ms === undefined) return promise;
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
+    const timer = setTimeout(() => {
       reject(new CodeHubError(ErrorCodes.CODEHUB_TIMEOUT, `${what} did not finish before the deadline`));
-    };
-    if (signal.aborted) onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
+    }, ms);
+    timer.unref();
     promise.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort);
+        clearTimeout(timer);
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        clearTimeout(timer);
         reject(error);
       },
     );
@@ -262,34 +261,40 @@ export function createCodeHubClient(options: CodeHubClientOptions): CodeHubClien
   }
 
   /**
-   * An abort at the deadline, and the means to disarm it: unlike `AbortSignal.timeout`, the timer
-   * does not outlive the call by the rest of the budget, nor cost its setup on every call.
+   * Milliseconds left before the call's deadline (undefined without one): every attempt gets what
+   * is left, so the call with its retries ends by the deadline. Throws CODEHUB_TIMEOUT once it has passed.
    */
-  function deadlineSignal(operation: string, callOptions: CallOptions | undefined): { signal: AbortSignal | undefined; disarm: () => void } {
-    if (callOptions?.deadline === undefined) return { signal: undefined, disarm: () => undefined };
+  function timeLeft(operation: string, callOptions: CallOptions | undefined): number | undefined {
+    if (callOptions?.deadline === undefined) return undefined;
     const remaining = callOptions.deadline - now();
     if (remaining <= 0) {
       throw new CodeHubError(ErrorCodes.CODEHUB_TIMEOUT, `CodeHub ${operation}: the deadline passed before the call`);
     }
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new DOMException('The operation timed out.', 'TimeoutError')), remaining);
-    timer.unref?.();
-    return { signal: controller.signal, disarm: () => clearTimeout(timer) };
+    return remaining;
   }
 
-  async function authorize(exchange: Exchange, url: URL, headers: Record<string, string>, signal: AbortSignal | undefined) {
+  function authorizationFailure(exchange: Exchange, error: unknown): CodeHubError {
+    if (error instanceof CodeHubError) return error;
+    return new CodeHubError(ErrorCodes.CODEHUB_AUTH_FAILED, `CodeHub ${exchange.operation}: could not authorize the call`, {
+      cause: error,
+    });
+  }
+
+  /**
+   * The call's authorization headers: at once when the credentials are at hand (AK/SK, a cached
+   * token); a token still being fetched is waited for only until the deadline.
+   */
+  function authorize(exchange: Exchange, url: URL, headers: Record<string, string>, ms: number | undefined): AuthHeaders | Promise<AuthHeaders> {
+    let headersOrPending: AuthHeaders | Promise<AuthHeaders>;
     try {
-      return await raceDeadline(
-        auth.authorize({ method: exchange.method, url, headers, body: exchange.body }),
-        signal,
-        `CodeHub ${exchange.operation} (authorization)`,
-      );
+      headersOrPending = auth.authorize({ method: exchange.method, url, headers, body: exchange.body });
     } catch (error) {
-      if (error instanceof CodeHubError) throw error;
-      throw new CodeHubError(ErrorCodes.CODEHUB_AUTH_FAILED, `CodeHub ${exchange.operation}: could not authorize the call`, {
-        cause: error,
-      });
+      throw authorizationFailure(exchange, error);
     }
+    if (!(headersOrPending instanceof Promise)) return headersOrPending;
+    return settleWithin(headersOrPending, ms, `CodeHub ${exchange.operation} (authorization)`).catch((error: unknown) => {
+      throw authorizationFailure(exchange, error);
+    });
   }
 
   function logSignatureFailure(exchange: Exchange, url: URL, sent: Record<string, string>, response: TransportResponse): void {
@@ -314,21 +319,14 @@ export function createCodeHubClient(options: CodeHubClientOptions): CodeHubClien
    * per `session`: a retry after a renewal does not renew again).
    */
   async function send(exchange: Exchange, session: CallSession = { renewed: false }): Promise<TransportResponse> {
-    const { signal, disarm } = deadlineSignal(exchange.operation, exchange.options);
-    try {
-      return await sendUntilAnswered(exchange, session, signal);
-    } finally {
-      disarm();
-    }
-  }
-
-  async function sendUntilAnswered(exchange: Exchange, session: CallSession, signal: AbortSignal | undefined): Promise<TransportResponse> {
     const url = new URL(`${base.origin}${prefix}${exchange.path}`);
     const headers = { 'Content-Type': 'application/json' };
     const target = `${exchange.method} ${url.origin}${url.pathname}`;
     for (let attempt = 1; ; attempt += 1) {
-      const authHeaders = await authorize(exchange, url, headers, signal);
+      const authHeaders = await authorize(exchange, url, headers, timeLeft(exchange.operation, exchange.options));
       const sent = { ...headers, ...authHeaders };
+      // Measured after authorizing: a token fetch may have used some of the time.
+      const totalTimeoutMs = timeLeft(exchange.operation, exchange.options);
       const started = Date.now();
       let response: TransportResponse;
       try {
@@ -340,7 +338,7 @@ export function createCodeHubClient(options: CodeHubClientOptions): CodeHubClien
           body: exchange.body,
           connectTimeout: options.connectTimeoutMs ?? 2000,
           timeoutMs: options.timeoutMs ?? 5000,
-          ...(signal ? { signal } : {}),
+          ...(totalTimeoutMs === undefined ? {} : { totalTimeoutMs }),
         });
       } catch (error) {
         const failure = codeHubErrorFromTransportFailure(error, target);
@@ -403,7 +401,8 @@ export function createCodeHubClient(options: CodeHubClientOptions): CodeHubClien
         { status: 200 },
       );
     }
-    logger.info('CodeHub mirror sync started', { repositoryId, jid });
+    // The delivery's own log line carries the job ids; this one is for tracing a single call.
+    logger.debug('CodeHub mirror sync started', { repositoryId, jid });
     return { jid };
   }
 

@@ -8,7 +8,7 @@ import type { CodeHubClient, Logger } from './client';
 import { readCodeHubSettings } from './settings';
 import type { Transport } from './transport';
 
-export type { AuthRequest, Authenticator, AuthenticatorOptions, AkSkAuthenticatorOptions, IamAuthenticatorOptions } from './auth';
+export type { AuthHeaders, AuthRequest, Authenticator, AuthenticatorOptions, AkSkAuthenticatorOptions, IamAuthenticatorOptions } from './auth';
 export { createAkSkAuthenticator, createAuthenticator, createIamAuthenticator, createStaticTokenAuthenticator } from './auth';
 export type { CodeHubClient, CodeHubClientOptions, Logger, MirrorStatus } from './client';
 export { createCodeHubClient } from './client';

@@ -4,8 +4,7 @@
  * so a fake CodeHub built on `verifySignedRequest` disagrees with `signRequest` only where APIG would.
  * The algorithm and its test vectors are in docs/codehub-api.md.
  */
-import { createHash } from 'node:crypto';
-import { hmacSha256Hex, safeEqual } from '../crypto';
+import { hmacSha256Hex, safeEqual, sha256 } from '../crypto';
 
 export const SIGNING_ALGORITHM = 'SDK-HMAC-SHA256';
 
@@ -88,7 +87,7 @@ export function canonicalQuery(query: string): string {
 
 /** Lower-case hex SHA-256 of the exact body bytes. */
 export function payloadHash(body: SigningBody): string {
-  return createHash('sha256').update(body).digest('hex');
+  return sha256(body, 'hex');
 }
 
 export interface CanonicalRequestParts {
@@ -143,7 +142,7 @@ export function canonicalRequest(parts: CanonicalRequestParts): string {
 
 /** `SDK-HMAC-SHA256\n{X-Sdk-Date}\n{hex(sha256(canonical request))}`. */
 export function stringToSign(sdkDate: string, canonical: string): string {
-  return `${SIGNING_ALGORITHM}\n${sdkDate}\n${createHash('sha256').update(canonical, 'utf8').digest('hex')}`;
+  return `${SIGNING_ALGORITHM}\n${sdkDate}\n${sha256(canonical, 'hex')}`;
 }
 
 /** Hex HMAC-SHA256 of the string to sign, keyed with the secret key itself (no key derivation). */

@@ -31,11 +31,15 @@ export interface TransportRequest {
   readonly connectTimeout?: number;
   /**
    * Wait for the response headers, and at most between two body chunks, ms. undici checks these on
-   * a ~0.5 s tick, so a timeout fires up to half a second late; `signal` is exact.
+   * a ~0.5 s tick, so a timeout fires up to half a second late; `totalTimeoutMs` is exact.
    */
   readonly timeoutMs: number;
-  /** Aborts the call (the caller's overall deadline); the call then fails with CODEHUB_TIMEOUT. */
-  readonly signal?: AbortSignal;
+  /**
+   * The whole call, connect to last byte, may take at most this long (the caller's overall
+   * deadline, ms from now); it then fails with CODEHUB_TIMEOUT. A timer, not an `AbortSignal`:
+   * this is set on every call, and an AbortController with its listeners costs ten times as much.
+   */
+  readonly totalTimeoutMs?: number;
 }
 
 export interface TransportResponse {
@@ -256,10 +260,16 @@ export function withFailureContext(error: CodeHubError, context: string): CodeHu
   });
 }
 
-function deadlineError(target: string, signal: AbortSignal): CodeHubError {
-  return new CodeHubError(ErrorCodes.CODEHUB_TIMEOUT, `${target} did not finish before the deadline`, {
-    cause: signal.reason,
-  });
+function deadlineError(target: string): CodeHubError {
+  return new CodeHubError(ErrorCodes.CODEHUB_TIMEOUT, `${target} did not finish before the deadline`);
+}
+
+/** Calls `onDeadline` after `ms` (none when undefined); unref'd, so it never holds a process open by itself. */
+function armDeadline(ms: number | undefined, onDeadline: () => void): NodeJS.Timeout | undefined {
+  if (ms === undefined) return undefined;
+  const timer = setTimeout(onDeadline, ms);
+  timer.unref();
+  return timer;
 }
 
 function tooLargeError(target: string, status: number): CodeHubError {
@@ -289,12 +299,11 @@ function isBodyless(request: TransportRequest): boolean {
  */
 export function undiciTransport(request: TransportRequest): Promise<TransportResponse> {
   const target = `${request.method} ${request.origin}${request.path.split('?', 1)[0] ?? ''}`;
-  if (request.signal?.aborted) return Promise.reject(deadlineError(target, request.signal));
+  if (request.totalTimeoutMs !== undefined && request.totalTimeoutMs <= 0) return Promise.reject(deadlineError(target));
   return Pool === undefined ? sendWithNodeHttp(request, target) : sendWithUndici(Pool, request, target);
 }
 
 function sendWithUndici(PoolClass: typeof PoolType, request: TransportRequest, target: string): Promise<TransportResponse> {
-  const { signal } = request;
   return new Promise<TransportResponse>((resolve, reject) => {
     const entry = poolFor(PoolClass, request.origin, request.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS);
     entry.inFlight += 1;
@@ -308,7 +317,7 @@ function sendWithUndici(PoolClass: typeof PoolType, request: TransportRequest, t
     const settle = (outcome: { error: CodeHubError } | { response: TransportResponse }): void => {
       if (settled) return;
       settled = true;
-      signal?.removeEventListener('abort', onAbort);
+      clearTimeout(deadline);
       entry.inFlight -= 1;
       entry.idleSince = Date.now();
       if ('error' in outcome) reject(outcome.error);
@@ -316,12 +325,11 @@ function sendWithUndici(PoolClass: typeof PoolType, request: TransportRequest, t
     };
     // Settles at once even while undici is still connecting (it cannot abort a connect in
     // progress); the request is then aborted as soon as it reaches a socket.
-    function onAbort(): void {
-      const error = deadlineError(target, signal as AbortSignal);
+    const deadline = armDeadline(request.totalTimeoutMs, () => {
+      const error = deadlineError(target);
       settle({ error });
       controller?.abort(error);
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
+    });
 
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(ctrl) {
@@ -367,7 +375,6 @@ function sendWithUndici(PoolClass: typeof PoolType, request: TransportRequest, t
 
 /** node:http `ClientRequest` on a keep-alive `Agent`, with undici's timeouts rebuilt on timers. */
 function sendWithNodeHttp(request: TransportRequest, target: string): Promise<TransportResponse> {
-  const { signal } = request;
   const connectTimeout = request.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS;
   return new Promise<TransportResponse>((resolve, reject) => {
     const key = `${request.origin} ${connectTimeout}`;
@@ -393,7 +400,7 @@ function sendWithNodeHttp(request: TransportRequest, target: string): Promise<Tr
       if (settled) return;
       settled = true;
       clearTimeout(connectTimer);
-      signal?.removeEventListener('abort', onAbort);
+      clearTimeout(deadline);
       entry.inFlight -= 1;
       entry.idleSince = Date.now();
       if (Pool === undefined) scheduleUndiciLoad();
@@ -410,10 +417,7 @@ function sendWithNodeHttp(request: TransportRequest, target: string): Promise<Tr
       // The socket is in an unknown state: close it rather than return it to the pool.
       req.destroy();
     };
-    function onAbort(): void {
-      fail(deadlineError(target, signal as AbortSignal));
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const deadline = armDeadline(request.totalTimeoutMs, () => fail(deadlineError(target)));
 
     req.on('socket', (socket: Socket) => {
       if (!socket.connecting) return;

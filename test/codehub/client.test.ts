@@ -681,6 +681,64 @@ describe('createCodeHubClient', () => {
       expect(fake.codehubCalls).toHaveLength(0);
     });
 
+    it('fails with CODEHUB_TIMEOUT at the deadline while a token is still being fetched, without calling CodeHub', async () => {
+      // Prepare
+      const fake = await startFakeCodeHub();
+      const neverAnswers: Authenticator = { kind: 'iam', authorize: () => new Promise(() => undefined) };
+      const started = Date.now();
+
+      // Act
+      const error = await codeHubErrorOf(
+        client(fake, neverAnswers, { timeoutMs: 10_000 }).startMirrorSync(1, { forceFetch: true }, { deadline: Date.now() + 150 }),
+      );
+
+      // Assess
+      expect(error.code).toBe('CODEHUB_TIMEOUT');
+      expect(error.message).toContain('(authorization)');
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(fake.codehubCalls).toHaveLength(0);
+    });
+
+    it('maps an authenticator that throws at once to CODEHUB_AUTH_FAILED, without calling CodeHub', async () => {
+      // Prepare
+      const fake = await startFakeCodeHub();
+      const broken: Authenticator = {
+        kind: 'aksk',
+        authorize: () => {
+          throw new TypeError('no key material');
+        },
+      };
+
+      // Act
+      const error = await codeHubErrorOf(client(fake, broken).startMirrorSync(1, { forceFetch: true }, { deadline: Date.now() + 5000 }));
+
+      // Assess
+      expect(error.code).toBe('CODEHUB_AUTH_FAILED');
+      expect(error.message).toContain('could not authorize');
+      expect(fake.codehubCalls).toHaveLength(0);
+    });
+
+    it('gives the transport the time left before the deadline', async () => {
+      // Prepare
+      const seen: (number | undefined)[] = [];
+      const codehub = createCodeHubClient({
+        endpoint: 'https://codehub.example',
+        auth: akSk(),
+        now: () => 1_000_000,
+        transport: (request) => {
+          seen.push(request.totalTimeoutMs);
+          return Promise.resolve({ status: 200, headers: {}, body: '{"jid":"j-1"}' });
+        },
+      });
+
+      // Act
+      await codehub.startMirrorSync(1, { forceFetch: true }, { deadline: 1_000_000 + 1234 });
+      await codehub.startMirrorSync(1, { forceFetch: true });
+
+      // Assess
+      expect(seen).toEqual([1234, undefined]);
+    });
+
     it('fails with CODEHUB_UNREACHABLE when the connection is refused', async () => {
       // Prepare
       const fake = await startFakeCodeHub();
