@@ -16,10 +16,18 @@ export type SigningBody = string | Uint8Array;
 
 /** Formats an instant as `X-Sdk-Date` wants it: UTC `YYYYMMDDTHHMMSSZ`. */
 export function formatSdkDate(date: Date | number): string {
-  // Sliced from ISO 8601 (YYYY-MM-DDTHH:MM:SS.sssZ): this runs on every signed call.
-  const iso = new Date(date).toISOString();
-  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
+  const ms = typeof date === 'number' ? date : date.getTime();
+  const second = Math.floor(ms / 1000);
+  // Every signed call formats the time, and it changes once a second.
+  if (second !== lastFormatted.second) {
+    // Sliced from ISO 8601 (YYYY-MM-DDTHH:MM:SS.sssZ); an invalid date throws RangeError here.
+    const iso = new Date(ms).toISOString();
+    lastFormatted = { second, text: `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z` };
+  }
+  return lastFormatted.text;
 }
+
+let lastFormatted = { second: Number.NaN, text: '' };
 
 /** Parses an `X-Sdk-Date` value to epoch milliseconds; undefined unless it is exactly that format. */
 export function parseSdkDate(value: string): number | undefined {
@@ -128,16 +136,21 @@ function splitPathAndQuery(pathAndQuery: string): { path: string; query: string 
 export function canonicalRequest(parts: CanonicalRequestParts): string {
   const { path, query } = splitPathAndQuery(parts.pathAndQuery);
   const headers = lowerCaseKeys(parts.signedHeaders);
-  const names = signedHeaderNames(parts.signedHeaders);
-  const canonicalHeaders = names.map((name) => `${name}:${(headers.get(name) ?? '').trim()}\n`).join('');
-  return [
-    parts.method.toUpperCase(),
-    canonicalUri(path),
-    canonicalQuery(query),
-    canonicalHeaders,
-    names.join(';'),
-    payloadHash(parts.body),
-  ].join('\n');
+  return canonicalRequestOf(parts.method, path, query, headers, signedHeaderNames(parts.signedHeaders), parts.body);
+}
+
+/** `canonicalRequest` from its parts: `names` sorted, lower-case, each a key of `headers`. */
+function canonicalRequestOf(
+  method: string,
+  path: string,
+  query: string,
+  headers: ReadonlyMap<string, string>,
+  names: readonly string[],
+  body: SigningBody,
+): string {
+  let canonicalHeaders = '';
+  for (const name of names) canonicalHeaders += `${name}:${(headers.get(name) ?? '').trim()}\n`;
+  return `${method.toUpperCase()}\n${canonicalUri(path)}\n${canonicalQuery(query)}\n${canonicalHeaders}\n${names.join(';')}\n${payloadHash(body)}`;
 }
 
 /** `SDK-HMAC-SHA256\n{X-Sdk-Date}\n{hex(sha256(canonical request))}`. */
@@ -180,24 +193,22 @@ export type SignatureHeaders = {
 export function signRequest(input: SignRequestInput): SignatureHeaders {
   const url = typeof input.url === 'string' ? new URL(input.url) : input.url;
   const sdkDate = formatSdkDate(input.date);
-  const signed: Record<string, string> = { host: url.host };
-  for (const [name, value] of Object.entries(input.headers)) {
+  const signed = new Map<string, string>([['host', url.host]]);
+  for (const name of Object.keys(input.headers)) {
     const lower = name.toLowerCase();
     // Signing Authorization is circular; X-Sdk-Date is ours to set from `date`.
     if (lower === 'authorization' || lower === 'x-sdk-date') continue;
-    signed[lower] = value;
+    signed.set(lower, input.headers[name] as string);
   }
-  signed['x-sdk-date'] = sdkDate;
-  const canonical = canonicalRequest({
-    method: input.method,
-    pathAndQuery: `${url.pathname}${url.search}`,
-    signedHeaders: signed,
-    body: input.body,
-  });
+  signed.set('x-sdk-date', sdkDate);
+  // Already lower-case and unique: only the order is left to settle.
+  const names = [...signed.keys()].sort();
+  const query = url.search.length > 1 ? url.search.slice(1) : '';
+  const canonical = canonicalRequestOf(input.method, url.pathname, query, signed, names, input.body);
   const signature = computeSignature(input.sk, stringToSign(sdkDate, canonical));
   return {
     'X-Sdk-Date': sdkDate,
-    Authorization: `${SIGNING_ALGORITHM} Access=${input.ak}, SignedHeaders=${signedHeaderNames(signed).join(';')}, Signature=${signature}`,
+    Authorization: `${SIGNING_ALGORITHM} Access=${input.ak}, SignedHeaders=${names.join(';')}, Signature=${signature}`,
   };
 }
 

@@ -49,6 +49,36 @@ describe('formatSdkDate', () => {
     // Assess
     expect(formatted).toBe('20060102T150405Z');
   });
+
+  it('formats each instant afresh across seconds, in any order, Date or number', () => {
+    // Prepare: the formatter remembers the last second it formatted
+    const base = Date.UTC(2026, 10, 28, 23, 59, 59, 0);
+    const instants = [base, base + 999, base + 1000, base, base - 1, new Date(base + 86_400_000)];
+
+    // Act
+    const formatted = instants.map((instant) => formatSdkDate(instant));
+
+    // Assess
+    expect(formatted).toEqual([
+      '20261128T235959Z',
+      '20261128T235959Z',
+      '20261129T000000Z',
+      '20261128T235959Z',
+      '20261128T235958Z',
+      '20261129T235959Z',
+    ]);
+  });
+
+  it('throws for an invalid date, however recently it formatted', () => {
+    // Prepare
+    formatSdkDate(Date.UTC(2026, 0, 1));
+
+    // Act
+    const format = () => formatSdkDate(Number.NaN);
+
+    // Assess
+    expect(format).toThrow(RangeError);
+  });
 });
 
 describe('parseSdkDate', () => {
