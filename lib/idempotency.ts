@@ -59,10 +59,15 @@ function digest(data: string | Uint8Array): string {
  * for a different push — would lose that push, whereas a wrong miss only costs one extra sync.
  * Where the host signs the payload, its verified MAC stands for the body.
  */
-export function deliveryKey(providerId: string, deliveryId: string | undefined, body: Uint8Array | { readonly mac: string }): string {
+export function deliveryKey(
+  providerId: string,
+  deliveryId: string | undefined,
+  body: string | Uint8Array | { readonly mac: string },
+): string {
   const id = deliveryId === undefined ? '-' : digest(deliveryId);
   // A verified MAC of the payload already fingerprints it: a 5 MB body is not hashed twice.
-  const content = body instanceof Uint8Array ? digest(body) : digest(`mac:${body.mac}`);
+  // Text hashes as its UTF-8 bytes: the same key whichever form the body arrived in.
+  const content = typeof body === 'string' || body instanceof Uint8Array ? digest(body) : digest(`mac:${body.mac}`);
   return `${providerId}:${id}:${content}`;
 }
 

@@ -171,7 +171,7 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
       Object.assign(log, { outcome: 'rejected', code: ErrorCodes.METHOD_NOT_ALLOWED });
       return jsonResponse(405, { error: 'only POST is accepted', code: ErrorCodes.METHOD_NOT_ALLOWED }, { allow: 'POST' });
     }
-    if (request.rawBody.length > maxBodyBytes) {
+    if (request.bodyLength > maxBodyBytes) {
       return reject(new HttpError(413, ErrorCodes.PAYLOAD_TOO_LARGE, `body over ${maxBodyBytes} bytes`));
     }
 
@@ -181,7 +181,7 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
     }
     log.host = provider.id;
     log.deliveryId = provider.deliveryId(request.headers);
-    const delivery: Delivery = { headers: request.headers, rawBody: request.rawBody, bodyText: request.bodyText, now: started };
+    const delivery = deliveryOf(request, started);
     if (secrets.length === 0) {
       return reject(new VerificationError(ErrorCodes.NO_SECRET_CONFIGURED, 'no webhook secret is configured'));
     }
@@ -198,7 +198,7 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
     if (!idempotency) return answerVerified(verified);
 
     // Only after verification: an unverified delivery can neither read nor fill the store.
-    const key = deliveryKey(provider.id, log.deliveryId, verdict.bodyMac === undefined ? request.rawBody : { mac: verdict.bodyMac });
+    const key = deliveryKey(provider.id, log.deliveryId, verdict.bodyMac === undefined ? (request.bodyText ?? request.rawBody) : { mac: verdict.bodyMac });
     const { response, replayed } = await idempotency.once(key, () => answerVerified(verified), { deadline });
     if (!replayed) return response;
     log.outcome = 'replayed';
@@ -279,6 +279,18 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
     );
   }
 
+}
+
+/** The request as providers read it; its bytes stay unbuilt until a provider asks for them. */
+function deliveryOf(request: HttpRequest, now: number): Delivery {
+  return {
+    headers: request.headers,
+    bodyText: request.bodyText,
+    now,
+    get rawBody() {
+      return request.rawBody;
+    },
+  };
 }
 
 interface VerifiedDelivery {

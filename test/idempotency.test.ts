@@ -34,6 +34,16 @@ describe('deliveryKey', () => {
     expect(keys[0]?.startsWith('github:')).toBe(true);
   });
 
+  it('gives a text body the key of its UTF-8 bytes, so the form it arrived in does not matter', () => {
+    // Prepare
+    const text = '{"message":"Añadir € 😀"}';
+    // Act
+    const keys = [deliveryKey('gitlab', 'd-1', text), deliveryKey('gitlab', 'd-1', Buffer.from(text, 'utf8')), deliveryKey('gitlab', 'd-1', Buffer.from(text, 'latin1'))];
+    // Assess
+    expect(keys[0]).toBe(keys[1]);
+    expect(keys[2]).not.toBe(keys[0]);
+  });
+
   it('tells apart hosts, delivery ids and bodies', () => {
     // Act
     const keys = new Set([

@@ -98,7 +98,7 @@ function setup(options: Partial<StatusOptions> = {}) {
 }
 
 function get(headers: Record<string, string> = { authorization: `Bearer ${KEY}` }, method = 'GET'): HttpRequest {
-  return { method, headers, rawBody: Buffer.alloc(0) };
+  return { method, headers, rawBody: Buffer.alloc(0), bodyLength: 0 };
 }
 
 function report(response: HttpResponse): StatusReport {

@@ -13,10 +13,18 @@ export interface HttpRequest {
   readonly method: string;
   /** Lower-case names; repeated headers joined with ", ". */
   readonly headers: Readonly<Record<string, string>>;
-  /** The exact bytes the sender signed: base64 bodies are decoded, text bodies encoded as UTF-8. */
+  /**
+   * The exact bytes the sender signed: base64 bodies are decoded, text bodies encoded as UTF-8. For
+   * a text body they are built on first read; a verifier that can hash `bodyText` never needs them.
+   */
   readonly rawBody: Buffer;
-  /** The body as the event carried it, when that was text: the same content as `rawBody`. */
+  /**
+   * The body as the event carried it, when that was well-formed text: it encodes to exactly
+   * `rawBody`, so it can be hashed and parsed instead of the bytes.
+   */
   readonly bodyText?: string | undefined;
+  /** `rawBody.length`, known without building `rawBody`. */
+  readonly bodyLength: number;
 }
 
 export type HttpResponse = APIGatewayProxyResult;
@@ -64,11 +72,25 @@ export function readHttpRequest(event: HttpEvent): HttpRequest {
     : lowerCaseHeaders(event.headers, event.multiValueHeaders);
   const body: unknown = event.body;
   const verb = typeof method === 'string' ? method.toUpperCase() : '';
-  if (typeof body !== 'string' || body.length === 0) return { method: verb, headers, rawBody: Buffer.alloc(0) };
-  if (event.isBase64Encoded === true) return { method: verb, headers, rawBody: Buffer.from(body, 'base64') };
+  if (typeof body !== 'string' || body.length === 0) return { method: verb, headers, rawBody: Buffer.alloc(0), bodyLength: 0 };
+  if (event.isBase64Encoded === true) {
+    const rawBody = Buffer.from(body, 'base64');
+    return { method: verb, headers, rawBody, bodyLength: rawBody.length };
+  }
   // Text with a lone surrogate encodes to U+FFFD: then only the bytes say exactly what was signed.
   const wellFormed = (body as { isWellFormed?: () => boolean }).isWellFormed?.() === true;
-  return { method: verb, headers, rawBody: Buffer.from(body, 'utf8'), bodyText: wellFormed ? body : undefined };
+  let bytes: Buffer | undefined;
+  return {
+    method: verb,
+    headers,
+    bodyText: wellFormed ? body : undefined,
+    bodyLength: Buffer.byteLength(body, 'utf8'),
+    // Not copied up front: a JSON delivery is hashed and parsed as text, and never needs the copy.
+    get rawBody() {
+      bytes ??= Buffer.from(body, 'utf8');
+      return bytes;
+    },
+  };
 }
 
 /** A JSON answer. Bodies are small objects; the Git host shows them in its delivery log. */

@@ -16,6 +16,7 @@ import {
   readJsonPayload,
   requireString,
   stringField,
+  signedBody,
   verifyHexSha256Header,
   ZERO_SHA,
   type JsonObject,
@@ -34,7 +35,7 @@ const BITBUCKET_CLOUD_HOST = 'bitbucket.org';
 
 /** Verifies `X-Hub-Signature` (SHA-256 despite the name, on both Cloud and Data Center). */
 export function verifyBitbucketSignature(delivery: Delivery, secrets: readonly string[]): VerifyResult {
-  return verifyHexSha256Header(delivery.rawBody, delivery.headers['x-hub-signature'], secrets, 'X-Hub-Signature');
+  return verifyHexSha256Header(signedBody(delivery), delivery.headers['x-hub-signature'], secrets, 'X-Hub-Signature');
 }
 
 function cloudRefName(side: JsonObject, index: number): string {

@@ -8,6 +8,7 @@ import {
   headerValue,
   readJsonPayload,
   verifyFailed,
+  signedBody,
   verifyHexSha256Header,
   verifyPlainToken,
 } from './shared';
@@ -26,7 +27,7 @@ export function verifyGitCodeDelivery(delivery: Delivery, secrets: readonly stri
   const bySignature =
     signature === undefined
       ? undefined
-      : verifyHexSha256Header(delivery.rawBody, signature, secrets, 'X-GitCode-Signature-256');
+      : verifyHexSha256Header(signedBody(delivery), signature, secrets, 'X-GitCode-Signature-256');
   if (bySignature?.ok === true) return bySignature;
   const byToken = token === undefined ? undefined : verifyPlainToken(token, secrets, 'X-GitCode-Token');
   if (byToken?.ok === true) return byToken;

@@ -14,6 +14,7 @@ import {
   readJsonPayload,
   requireString,
   stringField,
+  signedBody,
   verifyHexSha256Header,
   type JsonObject,
 } from './shared';
@@ -22,7 +23,7 @@ import { ProviderIds, type Delivery, type Provider, type Push, type ReadResult, 
 /** Verifies `X-Hub-Signature-256`; the legacy SHA-1 `X-Hub-Signature` alone is not accepted. */
 export function verifyGitHubSignature(delivery: Delivery, secrets: readonly string[]): VerifyResult {
   return verifyHexSha256Header(
-    delivery.rawBody,
+    signedBody(delivery),
     delivery.headers['x-hub-signature-256'],
     secrets,
     'X-Hub-Signature-256',

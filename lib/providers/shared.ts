@@ -15,6 +15,14 @@ export function isZeroSha(sha: string): boolean {
   return /^(?:0{40}|0{64})$/.test(sha);
 }
 
+/** What a signature covers: the exact bytes, or well-formed text that encodes to them as UTF-8. */
+export type SignedContent = string | Uint8Array;
+
+/** The body as a signature covers it: the text when there is one (no copy to build), else the bytes. */
+export function signedBody(delivery: Delivery): SignedContent {
+  return delivery.bodyText ?? delivery.rawBody;
+}
+
 /** A header's value, or undefined when it is absent or blank: hosts send empty headers when no secret is set. */
 export function headerValue(headers: Headers, name: string): string | undefined {
   const value = headers[name]?.trim();
@@ -55,7 +63,7 @@ export function matchingSecretIndex(secrets: readonly string[], matches: (secret
 const HEX_SHA256 = /^[0-9a-f]{64}$/i;
 
 function verifyHexDigest(
-  data: Uint8Array,
+  data: SignedContent,
   hex: string,
   secrets: readonly string[],
   headerName: string,
@@ -75,7 +83,7 @@ function verifyHexDigest(
  * Absent or empty → SIGNATURE_MISSING; malformed or wrong → SIGNATURE_MISMATCH.
  */
 export function verifyHexSha256Header(
-  data: Uint8Array,
+  data: SignedContent,
   header: string | undefined,
   secrets: readonly string[],
   headerName = 'signature header',

@@ -26,8 +26,8 @@ export interface Delivery {
   readonly headers: Headers;
   readonly rawBody: Buffer;
   /**
-   * The same body as text, when it arrived as text (not base64): reading JSON from it saves
-   * decoding the bytes back, which costs milliseconds on a large push.
+   * The same body as well-formed text, when it arrived as text (not base64): it encodes to exactly
+   * `rawBody`, so hashing or parsing it saves building the bytes (or decoding them back).
    */
   readonly bodyText?: string | undefined;
   /** Milliseconds since the epoch, for timestamp windows. */

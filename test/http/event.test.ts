@@ -105,4 +105,32 @@ describe('readHttpRequest: body text', () => {
     // Assess
     expect(request.bodyText).toBeUndefined();
   });
+
+  it('counts the body in bytes, not characters, whatever the encoding it arrived in', () => {
+    // Prepare
+    const lone = httpApiEvent({ headers: {}, body: '' });
+    lone.body = 'a\uD800';
+    const events = [
+      httpApiEvent({ headers: {}, body: '{"a":"é€😀"}' }),
+      lone,
+      httpApiEvent({ headers: {}, body: Buffer.from([0xff, 0x00, 0x7b]), base64: true }),
+      httpApiEvent({ headers: {}, body: '' }),
+    ];
+
+    // Act
+    const requests = events.map((event) => readHttpRequest(event));
+
+    // Assess
+    expect(requests.map((request) => request.bodyLength)).toEqual([17, 4, 3, 0]);
+    for (const request of requests) expect(request.bodyLength).toBe(request.rawBody.length);
+  });
+
+  it('builds the bytes of a text body once, on first read', () => {
+    // Act
+    const request = readHttpRequest(httpApiEvent({ headers: {}, body: '{"a":1}' }));
+
+    // Assess
+    expect(request.rawBody).toBe(request.rawBody);
+    expect(request.rawBody.toString('utf8')).toBe('{"a":1}');
+  });
 });

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { PayloadError } from '../../lib/errors';
 import { github, readGitHubDelivery, verifyGitHubSignature } from '../../lib/providers/github';
-import { fixtureBytes, formBody, makeDelivery } from './support';
+import { fixtureBytes, formBody, makeDelivery, makeTextDelivery } from './support';
 
 const SECRET = 'github-webhook-secret';
 
@@ -35,6 +35,20 @@ describe('verifyGitHubSignature', () => {
 
     // Assess
     expect(result).toMatchObject({ ok: true, secretIndex: 0 });
+  });
+
+  it('verifies a text delivery from its text, as the UTF-8 bytes GitHub signed, without building them', () => {
+    // Prepare
+    const body = '{"ref":"refs/heads/main","head_commit":{"message":"Añadir € y 😀"}}';
+    const signedAsUtf8 = makeTextDelivery({ 'x-hub-signature-256': sign(SECRET, Buffer.from(body, 'utf8')) }, body);
+    const signedAsLatin1 = makeTextDelivery({ 'x-hub-signature-256': sign(SECRET, Buffer.from(body, 'latin1')) }, body);
+
+    // Act
+    const results = [signedAsUtf8, signedAsLatin1].map((delivery) => verifyGitHubSignature(delivery, [SECRET]));
+
+    // Assess
+    expect(results[0]).toMatchObject({ ok: true, secretIndex: 0 });
+    expect(results[1]).toMatchObject({ ok: false, reason: 'SIGNATURE_MISMATCH' });
   });
 
   it('reports the index of the second secret during rotation', () => {

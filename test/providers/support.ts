@@ -15,3 +15,18 @@ export function makeDelivery(headers: Headers, body: string | Buffer, now = Date
 export function formBody(json: string): string {
   return `payload=${encodeURIComponent(json).replace(/%20/g, '+')}`;
 }
+
+/**
+ * A delivery that arrived as text, as most do: `bodyText` beside bytes that are never read (reading
+ * them throws), so a test proves the provider worked from the text alone.
+ */
+export function makeTextDelivery(headers: Headers, body: string, now = Date.UTC(2024, 4, 20, 2, 12, 33)): Delivery {
+  return {
+    headers,
+    bodyText: body,
+    now,
+    get rawBody(): Buffer {
+      throw new Error('the bytes of a text delivery were read');
+    },
+  };
+}
