@@ -9,14 +9,14 @@ import { readHttpRequest } from '../lib/http/event';
 import { isStatusRequest } from '../lib/http/route';
 import { idempotencyStoreFromEnv } from '../lib/idempotency';
 import { createLastTriggers } from '../lib/last-triggers';
-import { createBridgeMetrics, createLambdaLogger, recordDeliveryMetrics } from '../lib/observability';
+import { createBridgeMetrics, createDeliveryTelemetry, createLambdaLogger } from '../lib/observability';
 import { createStatusHandler } from '../lib/status';
-import { createWebhookHandler, logDelivery, type WebhookHandler } from '../lib/webhook';
+import { createWebhookHandler, type WebhookHandler } from '../lib/webhook';
 import { webhookSettingsFromEnv } from '../lib/webhook-settings';
 
 const logger = createLambdaLogger();
-const metrics = createBridgeMetrics();
-const logDeliveryLine = logDelivery(logger);
+// One log line and one EMF metrics line per delivery, written just after its answer.
+const telemetry = createDeliveryTelemetry({ logger, metrics: createBridgeMetrics() });
 
 /** GET /mirrors shows the syncs started by this container: memory, not shared between containers. */
 const lastTriggers = createLastTriggers();
@@ -33,12 +33,7 @@ async function initialise(): Promise<WebhookHandler> {
     ...webhookSettingsFromEnv(process.env),
     idempotency: await idempotencyStoreFromEnv(process.env, { logger }),
     onJob: lastTriggers.recordJob,
-    // One log line and one EMF metrics line per delivery.
-    observe: (record) => {
-      logDeliveryLine(record);
-      recordDeliveryMetrics(metrics, record);
-      metrics.publishStoredMetrics();
-    },
+    observe: telemetry.observe,
   });
   return (event, context) => (isStatusRequest(event) ? handleStatus(readHttpRequest(event)) : handleWebhook(event, context));
 }
@@ -46,6 +41,8 @@ async function initialise(): Promise<WebhookHandler> {
 const handleRequest = await initialise();
 
 export const handler: WebhookHandler = (event, context) => {
+  // The previous delivery's lines, if not out yet, go out under the previous request id.
+  telemetry.flush();
   // Every line of this invocation carries its request id (and whether it was a cold start).
   if (context) logger.addContext(context as Context);
   return handleRequest(event, context);

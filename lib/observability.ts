@@ -7,7 +7,7 @@ import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { redact, type Logger } from './log';
-import type { DeliveryRecord } from './webhook';
+import { logDelivery, type DeliveryRecord } from './webhook';
 
 export const SERVICE_NAME = 'codehub-mirror-bridge';
 export const METRICS_NAMESPACE = 'CodeHubMirrorBridge';
@@ -27,15 +27,20 @@ export interface LambdaLogger extends Logger {
 export function createLambdaLogger(options: { readonly functionName?: string; readonly logger?: PowertoolsLogger } = {}): LambdaLogger {
   const logger = options.logger ?? new PowertoolsLogger({ serviceName: SERVICE_NAME, ...(options.functionName ? { persistentKeys: { function: options.functionName } } : {}) });
   const fields = (extra?: Record<string, unknown>) => (extra === undefined ? {} : (redact(extra) as Record<string, unknown>));
+  // Known here so that a debug line costs nothing (not even its redaction) when debug is off. Read
+  // again with each invocation's context: that is when Powertools' debug sampling may change it.
+  let debugEnabled = logger.level <= DEBUG_LEVEL;
   return {
-    // Checked here so that a debug line costs nothing (not even its redaction) when debug is off.
     debug: (message, extra) => {
-      if (logger.level <= DEBUG_LEVEL) logger.debug(message, fields(extra));
+      if (debugEnabled) logger.debug(message, fields(extra));
     },
     info: (message, extra) => logger.info(message, fields(extra)),
     warn: (message, extra) => logger.warn(message, fields(extra)),
     error: (message, extra) => logger.error(message, fields(extra)),
-    addContext: (context) => logger.addContext(context),
+    addContext: (context) => {
+      logger.addContext(context);
+      debugEnabled = logger.level <= DEBUG_LEVEL;
+    },
   };
 }
 
@@ -64,4 +69,61 @@ export function recordDeliveryMetrics(metrics: Metrics, record: DeliveryRecord):
     single.addDimension('code', code);
     single.addMetric('CodeHubErrors', MetricUnit.Count, 1);
   }
+}
+
+/** The log line and metrics of each delivery, written once its answer has been handed back. */
+export interface DeliveryTelemetry {
+  /** Queues `record`'s log line and EMF metrics; they are written in the next immediate, or by `flush`. */
+  observe(record: DeliveryRecord): void;
+  /** Writes whatever is queued, now. Called as each invocation starts, under the previous one's context. */
+  flush(): void;
+}
+
+/**
+ * One structured log line and one EMF metrics line per delivery, written right after the answer
+ * rather than before it: Powertools' logger and metrics cost more than the rest of a warm delivery
+ * put together, and none of it is news the Git host is waiting for.
+ *
+ * Nothing is lost or misattributed. Lambda's Node.js runtime posts the answer synchronously when
+ * the handler's promise settles, then asks for the next event with an asynchronous call, so the
+ * immediate queued here runs before the next event can arrive (and before the sandbox can be
+ * frozen). Where a next invocation starts without a turn of the event loop in between (tests,
+ * local emulators), it calls `flush` first, so every line is written under its own request id.
+ */
+export function createDeliveryTelemetry(options: { readonly logger: LambdaLogger; readonly metrics: Metrics }): DeliveryTelemetry {
+  const { logger, metrics } = options;
+  const logLine = logDelivery(logger);
+  const pending: DeliveryRecord[] = [];
+  let scheduled = false;
+
+  function write(record: DeliveryRecord): void {
+    try {
+      logLine(record);
+      recordDeliveryMetrics(metrics, record);
+      metrics.publishStoredMetrics();
+    } catch (error) {
+      // Telemetry must never take the function down; an immediate has no caller to tell.
+      try {
+        logger.error('delivery telemetry failed', { requestId: record.requestId, error });
+      } catch {
+        // The logger itself is failing: nothing left to report through.
+      }
+    }
+  }
+
+  function flush(): void {
+    scheduled = false;
+    // Taken one at a time: a line written by `write` cannot queue another, but be safe if it did.
+    for (let record = pending.shift(); record !== undefined; record = pending.shift()) write(record);
+  }
+
+  return {
+    observe(record) {
+      pending.push(record);
+      if (scheduled) return;
+      scheduled = true;
+      setImmediate(flush);
+    },
+    flush,
+  };
 }

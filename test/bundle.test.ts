@@ -25,12 +25,14 @@ afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 async function invokeBundle(env: Record<string, string>, event: unknown): Promise<{ statusCode: number; body: string }> {
   const script = `import(${JSON.stringify(join(outdir, 'webhook.js'))}).then(async (m) => {
     const answer = await m.handler(${JSON.stringify(event)}, { awsRequestId: 'b', getRemainingTimeInMillis: () => 10000 });
-    process.stdout.write('ANSWER' + JSON.stringify(answer));
+    process.stdout.write('ANSWER' + JSON.stringify(answer) + '\\n');
   });`;
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
     env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'silent', CODEHUB_ENDPOINT: 'http://127.0.0.1:9', CODEHUB_TOKEN: 'bundle-token', ...env },
   });
-  return JSON.parse(stdout.slice(stdout.indexOf('ANSWER') + 6)) as { statusCode: number; body: string };
+  // The answer's own line: the delivery's EMF metrics line follows it.
+  const line = stdout.slice(stdout.indexOf('ANSWER') + 6).split('\n', 1)[0] ?? '';
+  return JSON.parse(line) as { statusCode: number; body: string };
 }
 
 describe('dist/webhook.js', () => {

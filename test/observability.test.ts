@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Context } from 'aws-lambda';
-import { createBridgeMetrics, createLambdaLogger, recordDeliveryMetrics } from '../lib/observability';
+import { createBridgeMetrics, createDeliveryTelemetry, createLambdaLogger, recordDeliveryMetrics, type LambdaLogger } from '../lib/observability';
 import type { DeliveryRecord } from '../lib/webhook';
 
 /** Everything written to stdout while `act` runs, one entry per line. */
@@ -102,5 +102,62 @@ describe('recordDeliveryMetrics', () => {
     expect(errors).toEqual(['CH.004404', 'APIG.0308']);
     // Two values of one metric in one flush are sent as a list.
     expect(emf().find((m) => m.names.includes('Ignored'))?.values).toMatchObject({ Ignored: 1, Deliveries: [1, 1] });
+  });
+});
+
+describe('createDeliveryTelemetry', () => {
+  const synced: DeliveryRecord = { requestId: 'req-obs-1', deliveryId: 'd-1', outcome: 'synced', statusCode: 200, jids: ['j1'], codehubMs: 5, durationMs: 7 };
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('writes the delivery line and its EMF line after the answer, in the next immediate', async () => {
+    // Prepare
+    vi.stubEnv('LOG_LEVEL', 'INFO');
+    const telemetry = createDeliveryTelemetry({ logger: createLambdaLogger(), metrics: createBridgeMetrics() });
+    // Act
+    telemetry.observe(synced);
+    const writtenAtOnce = written.length;
+    await nextTurn();
+    // Assess
+    expect(writtenAtOnce).toBe(0);
+    expect(lines()).toEqual([
+      expect.objectContaining({ message: 'delivery', deliveryId: 'd-1', outcome: 'synced' }),
+      expect.objectContaining({ Deliveries: 1, Triggered: 1, CodeHubLatency: 5 }),
+    ]);
+  });
+
+  it('writes what is queued when flushed, once, in the order the deliveries were answered', async () => {
+    // Prepare
+    vi.stubEnv('LOG_LEVEL', 'INFO');
+    const telemetry = createDeliveryTelemetry({ logger: createLambdaLogger(), metrics: createBridgeMetrics() });
+    telemetry.observe(synced);
+    telemetry.observe({ ...synced, deliveryId: 'd-2' });
+    // Act
+    telemetry.flush();
+    const writtenByFlush = written.length;
+    await nextTurn();
+    // Assess
+    expect(writtenByFlush).toBe(4);
+    expect(written).toHaveLength(4);
+    expect(lines().filter((l) => l['message'] === 'delivery').map((l) => l['deliveryId'])).toEqual(['d-1', 'd-2']);
+  });
+
+  it('survives a logger that throws, and reports it through the logger when it can', async () => {
+    // Prepare
+    const errors: string[] = [];
+    const logger: LambdaLogger = {
+      debug: () => undefined,
+      info: () => {
+        throw new Error('stdout is gone');
+      },
+      warn: () => undefined,
+      error: (message) => errors.push(message),
+      addContext: () => undefined,
+    };
+    const telemetry = createDeliveryTelemetry({ logger, metrics: createBridgeMetrics() });
+    // Act
+    telemetry.observe(synced);
+    await nextTurn();
+    // Assess
+    expect(errors).toEqual(['delivery telemetry failed']);
   });
 });

@@ -123,6 +123,8 @@ describe('handlers/webhook', () => {
     const handler = await importHandler();
     const body = JSON.stringify({ ref: 'refs/heads/main', before: '1'.repeat(40), after: '3'.repeat(40), repository: { full_name: 'acme/api', html_url: 'https://github.com/acme/api' } });
     const signature = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`;
+    // Earlier tests' lines, still queued for their next immediate, are not this delivery's.
+    await new Promise((resolve) => setImmediate(resolve));
     const written: string[] = [];
     for (const stream of [process.stdout, process.stderr]) {
       vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -132,9 +134,13 @@ describe('handlers/webhook', () => {
     }
     // Act
     const response = await handler(httpApiEvent({ headers: { 'x-github-event': 'push', 'x-github-delivery': 'gh-42', 'x-hub-signature-256': signature }, body }), fakeContext());
+    const writtenBeforeAnswer = written.join('');
+    await new Promise((resolve) => setImmediate(resolve));
     vi.restoreAllMocks();
-    // Assess
+    // Assess: the lines follow the answer, in the next turn of the event loop
     expect(response.statusCode).toBe(200);
+    expect(writtenBeforeAnswer).not.toContain('"message":"delivery"');
+    expect(writtenBeforeAnswer).not.toContain('"_aws"');
     const lines = written.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
     const deliveries = lines.filter((l) => l['message'] === 'delivery');
     expect(deliveries).toHaveLength(1);
@@ -142,6 +148,42 @@ describe('handlers/webhook', () => {
     expect(lines.find((l) => '_aws' in l)).toMatchObject({ Deliveries: 1, Triggered: 1 });
     const everything = written.join('');
     for (const secret of [SK, WEBHOOK_SECRET, SOURCE_TOKEN]) expect(everything).not.toContain(secret);
+  });
+
+  it('writes the previous delivery\'s line under its own request id when the next invocation comes first', async () => {
+    // Prepare: two invocations back to back, with no turn of the event loop between them
+    stubEnvironment({
+      webhooks: { 'github.com': { secret: 'env:HOOK_SECRET' } },
+      mirrors: [{ source: 'github.com/acme/api', repository_id: 2111 }],
+    });
+    vi.stubEnv('LOG_LEVEL', 'INFO');
+    const handler = await importHandler();
+    const body = JSON.stringify({ ref: 'refs/heads/main', before: '1'.repeat(40), after: '3'.repeat(40), repository: { full_name: 'acme/api', html_url: 'https://github.com/acme/api' } });
+    const signature = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`;
+    const event = (id: string) => httpApiEvent({ headers: { 'x-github-event': 'push', 'x-github-delivery': id, 'x-hub-signature-256': signature }, body });
+    const context = (requestId: string) => ({ ...fakeContext(), awsRequestId: requestId });
+    await new Promise((resolve) => setImmediate(resolve));
+    const written: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    // Act
+    await handler(event('gh-1'), context('req-first'));
+    await handler(event('gh-2'), context('req-second'));
+    await new Promise((resolve) => setImmediate(resolve));
+    vi.restoreAllMocks();
+    // Assess
+    const deliveries = written
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l['message'] === 'delivery');
+    expect(deliveries.map((l) => [l['deliveryId'], l['function_request_id'], l['requestId']])).toEqual([
+      ['gh-1', 'req-first', 'req-first'],
+      ['gh-2', 'req-second', 'req-second'],
+    ]);
   });
 
   it('fails at cold start with a message naming the invalid field', async () => {
