@@ -57,6 +57,27 @@ describe('deliveryKey', () => {
     expect(keys.size).toBe(5);
   });
 
+  it('keeps a plain delivery id as it is, and tells it apart from an odd one that is digested', () => {
+    // Act
+    const plain = deliveryKey('github', '72d3162e-cc78-11e3-81ab-4c9367dc0958', { mac: 'ab'.repeat(32) });
+    const odd = [deliveryKey('github', 'a:b', BODY), deliveryKey('github', 'a b', BODY), deliveryKey('github', '-', BODY), deliveryKey('github', undefined, BODY)];
+    // Assess
+    expect(plain).toBe(`github:=72d3162e-cc78-11e3-81ab-4c9367dc0958:m${'ab'.repeat(32)}`);
+    expect(new Set(odd).size).toBe(4);
+    expect(odd[0]).not.toContain('a:b');
+  });
+
+  it('tells a verified MAC apart from a body digest, and one MAC from another', () => {
+    // Act
+    const keys = new Set([
+      deliveryKey('gitea', 'd-1', { mac: 'ab'.repeat(32) }),
+      deliveryKey('gitea', 'd-1', { mac: 'cd'.repeat(32) }),
+      deliveryKey('gitea', 'd-1', BODY),
+    ]);
+    // Assess
+    expect(keys.size).toBe(3);
+  });
+
   it('falls back to the body alone for a host without delivery ids, and stays short for a huge id', () => {
     // Act
     const sameBody = [deliveryKey('gitee', undefined, BODY), deliveryKey('gitee', undefined, BODY)];
