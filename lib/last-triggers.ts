@@ -43,12 +43,13 @@ export function createLastTriggers(options: LastTriggersOptions = {}): LastTrigg
   const byRepository = new Map<number, LastTrigger>();
   const repositoryByTarget = new Map<string, number>();
 
-  function record(repositoryId: number, trigger: LastTrigger): void {
+  /** Keeps `trigger` itself: callers hand over an object of their own. */
+  function keep(repositoryId: number, trigger: LastTrigger): void {
     const known = byRepository.get(repositoryId);
     // Two deliveries' answers can arrive out of order; the later job is the one to show.
     if (known !== undefined && known.at > trigger.at) return;
     byRepository.delete(repositoryId);
-    byRepository.set(repositoryId, { ...trigger });
+    byRepository.set(repositoryId, trigger);
     if (trigger.target !== undefined) {
       repositoryByTarget.delete(trigger.target);
       repositoryByTarget.set(trigger.target, repositoryId);
@@ -66,9 +67,11 @@ export function createLastTriggers(options: LastTriggersOptions = {}): LastTrigg
   }
 
   return {
-    record,
+    record(repositoryId, trigger) {
+      keep(repositoryId, { ...trigger });
+    },
     recordJob(job) {
-      record(job.repository_id, { jid: job.jid, at: job.at, source: job.source, target: job.target });
+      keep(job.repository_id, { jid: job.jid, at: job.at, source: job.source, target: job.target });
     },
     get(repositoryId) {
       return byRepository.get(repositoryId);

@@ -225,7 +225,8 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
 
     const push = read.push;
     log.source = push.source;
-    log.refs = push.refs.map((r) => r.ref);
+    const refs = push.refs.map((r) => r.ref);
+    log.refs = refs;
     const configured: readonly SyncTarget[] = [...mirrorsFor(index, push.source), ...pathMirrorsFor(index, push.source)];
     if (configured.length === 0) {
       return answer(202, { status: 'ignored', reason: `no mirror configured for ${push.source}` });
@@ -242,16 +243,13 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
 
     const callStarted = now();
     const { jobs, failures } = await syncMirrors(wanted, deadline, { requestId: log.requestId, host: log.host, deliveryId: log.deliveryId });
-    const codehubMs = now() - callStarted;
-    Object.assign(log, {
-      codehubMs,
-      repositoryIds: [...jobs.map((j) => j.repository_id), ...failures.map((f) => f.repository_id)],
-      jids: jobs.map((j) => j.jid),
-    });
+    log.codehubMs = now() - callStarted;
+    log.repositoryIds = jobs.map((j): number | undefined => j.repository_id).concat(failures.map((f) => f.repository_id));
+    log.jids = jobs.map((j) => j.jid);
 
-    const summary = { source: push.source, refs: push.refs.map((r) => r.ref) };
+    const summary = { source: push.source, refs };
     if (failures.length === 0) {
-      const body = jobs.length === 1 ? { jid: (jobs[0] as Job).jid, jobs, ...summary } : { jobs, ...summary };
+      const body = jobs.length === 1 ? { jid: (jobs[0] as Job).jid, jobs, source: summary.source, refs: summary.refs } : { jobs, source: summary.source, refs: summary.refs };
       log.outcome = 'synced';
       return jsonResponse(200, body);
     }

@@ -56,18 +56,22 @@ export function createAkSkAuthenticator(options: AkSkAuthenticatorOptions): Auth
   return {
     kind: 'aksk',
     authorize(request) {
-      const added: Record<string, string> = { 'X-Project-Id': options.projectId };
-      if (options.securityToken !== undefined) added['X-Security-Token'] = options.securityToken;
+      // Signed: what the request carries plus what this adds. Sent: what this adds.
+      const signed: Record<string, string> = Object.assign({}, request.headers);
+      signed['X-Project-Id'] = options.projectId;
+      if (options.securityToken !== undefined) signed['X-Security-Token'] = options.securityToken;
       const signature = signRequest({
         method: request.method,
         url: request.url,
-        headers: { ...request.headers, ...added },
+        headers: signed,
         body: request.body,
         ak: options.accessKey,
         sk: options.secretKey,
         date: now(),
       });
-      return { ...added, ...signature };
+      const added: Record<string, string> = { 'X-Project-Id': options.projectId, 'X-Sdk-Date': signature['X-Sdk-Date'], Authorization: signature.Authorization };
+      if (options.securityToken !== undefined) added['X-Security-Token'] = options.securityToken;
+      return added;
     },
   };
 }

@@ -10,7 +10,7 @@ import type { AuthHeaders, Authenticator } from './auth';
 import { DEFAULT_RETRY_POLICY, sleep as sleepFor, withRetry, type RetryPolicy } from './retry';
 import { canonicalRequestOfSigned, encodeSigningComponent } from './sign';
 import { codeHubErrorFromTransportFailure, undiciTransport } from './transport';
-import type { Transport, TransportResponse } from './transport';
+import type { Transport, TransportRequest, TransportResponse } from './transport';
 import type { CallOptions, CodeHub, MirrorSyncRequest, MirrorSyncResult } from './types';
 
 /** What the client logs through. Fields never carry secrets, tokens or Authorization headers. */
@@ -324,13 +324,13 @@ export function createCodeHubClient(options: CodeHubClientOptions): CodeHubClien
     const target = `${exchange.method} ${url.origin}${url.pathname}`;
     for (let attempt = 1; ; attempt += 1) {
       const authHeaders = await authorize(exchange, url, headers, timeLeft(exchange.operation, exchange.options));
-      const sent = { ...headers, ...authHeaders };
+      const sent: Record<string, string> = Object.assign({}, headers, authHeaders);
       // Measured after authorizing: a token fetch may have used some of the time.
       const totalTimeoutMs = timeLeft(exchange.operation, exchange.options);
       const started = Date.now();
       let response: TransportResponse;
       try {
-        response = await transport({
+        const call: { -readonly [K in keyof TransportRequest]: TransportRequest[K] } = {
           origin: url.origin,
           path: `${url.pathname}${url.search}`,
           method: exchange.method,
@@ -338,8 +338,9 @@ export function createCodeHubClient(options: CodeHubClientOptions): CodeHubClien
           body: exchange.body,
           connectTimeout: options.connectTimeoutMs ?? 2000,
           timeoutMs: options.timeoutMs ?? 5000,
-          ...(totalTimeoutMs === undefined ? {} : { totalTimeoutMs }),
-        });
+        };
+        if (totalTimeoutMs !== undefined) call.totalTimeoutMs = totalTimeoutMs;
+        response = await transport(call);
       } catch (error) {
         const failure = codeHubErrorFromTransportFailure(error, target);
         logger.warn('CodeHub call failed without an answer', {

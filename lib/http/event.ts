@@ -94,10 +94,8 @@ export function readHttpRequest(event: HttpEvent): HttpRequest {
 }
 
 /** A JSON answer. Bodies are small objects; the Git host shows them in its delivery log. */
-export function jsonResponse(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
-  return {
-    statusCode,
-    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
-    body: JSON.stringify(body),
-  };
+export function jsonResponse(statusCode: number, body: unknown, headers?: Record<string, string>): HttpResponse {
+  const all: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+  if (headers !== undefined) Object.assign(all, headers);
+  return { statusCode, headers: all, body: JSON.stringify(body) };
 }
