@@ -281,14 +281,24 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
 
 /** The request as providers read it; its bytes stay unbuilt until a provider asks for them. */
 function deliveryOf(request: HttpRequest, now: number): Delivery {
-  return {
-    headers: request.headers,
-    bodyText: request.bodyText,
-    now,
-    get rawBody() {
-      return request.rawBody;
-    },
-  };
+  return new RequestDelivery(request, now);
+}
+
+class RequestDelivery implements Delivery {
+  readonly headers: Delivery['headers'];
+  readonly bodyText: string | undefined;
+
+  constructor(
+    private readonly request: HttpRequest,
+    readonly now: number,
+  ) {
+    this.headers = request.headers;
+    this.bodyText = request.bodyText;
+  }
+
+  get rawBody(): Buffer {
+    return this.request.rawBody;
+  }
 }
 
 interface VerifiedDelivery {

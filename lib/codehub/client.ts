@@ -67,6 +67,7 @@ export interface CodeHubClientOptions {
 }
 
 const MAX_REPOSITORY_ID = 2_147_483_647;
+const MAX_CACHED_URLS = 1024;
 const SILENT_LOGGER: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** CodeHub's error fields: v4 `{error_code, error_msg}` or v1/v2 (and IAM) `{error: {code, message}}`. */
@@ -238,6 +239,21 @@ export function createCodeHubClient(options: CodeHubClientOptions): CodeHubClien
     options.retry === false ? { ...DEFAULT_RETRY_POLICY, maxAttempts: 1 } : { ...DEFAULT_RETRY_POLICY, ...options.retry };
   const sleep = options.sleep ?? sleepFor;
 
+  /**
+   * The URL of a path below the endpoint, parsed once: a warm container calls the same few
+   * repositories' paths again and again. Never mutated by callers; bounded, for wildcard mirrors.
+   */
+  const urls = new Map<string, URL>();
+  function urlOf(path: string): URL {
+    let url = urls.get(path);
+    if (url === undefined) {
+      if (urls.size >= MAX_CACHED_URLS) urls.clear();
+      url = new URL(`${base.origin}${prefix}${path}`);
+      urls.set(path, url);
+    }
+    return url;
+  }
+
   /** Runs one CodeHub call with the retry policy, inside `callOptions.deadline`. */
   function withRetries<T>(operation: string, callOptions: CallOptions | undefined, call: (session: CallSession) => Promise<T>): Promise<T> {
     const session: CallSession = { renewed: false };
@@ -319,7 +335,7 @@ export function createCodeHubClient(options: CodeHubClientOptions): CodeHubClien
    * per `session`: a retry after a renewal does not renew again).
    */
   async function send(exchange: Exchange, session: CallSession = { renewed: false }): Promise<TransportResponse> {
-    const url = new URL(`${base.origin}${prefix}${exchange.path}`);
+    const url = urlOf(exchange.path);
     const headers = { 'Content-Type': 'application/json' };
     const target = `${exchange.method} ${url.origin}${url.pathname}`;
     for (let attempt = 1; ; attempt += 1) {

@@ -77,20 +77,32 @@ export function readHttpRequest(event: HttpEvent): HttpRequest {
     const rawBody = Buffer.from(body, 'base64');
     return { method: verb, headers, rawBody, bodyLength: rawBody.length };
   }
-  // Text with a lone surrogate encodes to U+FFFD: then only the bytes say exactly what was signed.
-  const wellFormed = (body as { isWellFormed?: () => boolean }).isWellFormed?.() === true;
-  let bytes: Buffer | undefined;
-  return {
-    method: verb,
-    headers,
-    bodyText: wellFormed ? body : undefined,
-    bodyLength: Buffer.byteLength(body, 'utf8'),
-    // Not copied up front: a JSON delivery is hashed and parsed as text, and never needs the copy.
-    get rawBody() {
-      bytes ??= Buffer.from(body, 'utf8');
-      return bytes;
-    },
-  };
+  return new TextBodyRequest(verb, headers, body);
+}
+
+/**
+ * A request whose body arrived as text. Its bytes are not copied up front: a JSON delivery is
+ * hashed and parsed as text and never needs them. (A class, so that every request has one shape.)
+ */
+class TextBodyRequest implements HttpRequest {
+  readonly bodyText: string | undefined;
+  readonly bodyLength: number;
+  #bytes: Buffer | undefined;
+
+  constructor(
+    readonly method: string,
+    readonly headers: Readonly<Record<string, string>>,
+    private readonly text: string,
+  ) {
+    // Text with a lone surrogate encodes to U+FFFD: then only the bytes say exactly what was signed.
+    this.bodyText = (text as { isWellFormed?: () => boolean }).isWellFormed?.() === true ? text : undefined;
+    this.bodyLength = Buffer.byteLength(text, 'utf8');
+  }
+
+  get rawBody(): Buffer {
+    this.#bytes ??= Buffer.from(this.text, 'utf8');
+    return this.#bytes;
+  }
 }
 
 /** A JSON answer. Bodies are small objects; the Git host shows them in its delivery log. */
