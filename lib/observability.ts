@@ -17,6 +17,7 @@ const DEBUG_LEVEL = 8;
 
 /** Our `Logger`, written by Powertools; `addContext` adds the Lambda request id and cold start to every line. */
 export interface LambdaLogger extends Logger {
+  /** The invocation's context, for every line written from now on until the next invocation's. */
   addContext(context: Context): void;
 }
 
@@ -27,19 +28,40 @@ export interface LambdaLogger extends Logger {
 export function createLambdaLogger(options: { readonly functionName?: string; readonly logger?: PowertoolsLogger } = {}): LambdaLogger {
   const logger = options.logger ?? new PowertoolsLogger({ serviceName: SERVICE_NAME, ...(options.functionName ? { persistentKeys: { function: options.functionName } } : {}) });
   const fields = (extra?: Record<string, unknown>) => (extra === undefined ? {} : (redact(extra) as Record<string, unknown>));
-  // Known here so that a debug line costs nothing (not even its redaction) when debug is off. Read
-  // again with each invocation's context: that is when Powertools' debug sampling may change it.
-  let debugEnabled = logger.level <= DEBUG_LEVEL;
+  // Known here so that a debug line costs nothing (not even its redaction) when debug is off. The
+  // level is settled when the logger is built (LOG_LEVEL, Powertools' sampling, Lambda's own setting).
+  const debugEnabled = logger.level <= DEBUG_LEVEL;
+  // An invocation's context is handed to Powertools with its first line, not when it starts: on the
+  // warm path the first line is the delivery line, written after the answer (createDeliveryTelemetry),
+  // so the answer does not wait for Powertools' bookkeeping.
+  let pending: Context | undefined;
+  const applyContext = (): void => {
+    if (pending === undefined) return;
+    logger.addContext(pending);
+    pending = undefined;
+  };
   return {
     debug: (message, extra) => {
-      if (debugEnabled) logger.debug(message, fields(extra));
+      if (!debugEnabled) return;
+      applyContext();
+      logger.debug(message, fields(extra));
     },
-    info: (message, extra) => logger.info(message, fields(extra)),
-    warn: (message, extra) => logger.warn(message, fields(extra)),
-    error: (message, extra) => logger.error(message, fields(extra)),
+    info: (message, extra) => {
+      applyContext();
+      logger.info(message, fields(extra));
+    },
+    warn: (message, extra) => {
+      applyContext();
+      logger.warn(message, fields(extra));
+    },
+    error: (message, extra) => {
+      applyContext();
+      logger.error(message, fields(extra));
+    },
     addContext: (context) => {
-      logger.addContext(context);
-      debugEnabled = logger.level <= DEBUG_LEVEL;
+      // An invocation that wrote nothing still counts: it, not this one, was the cold start.
+      applyContext();
+      pending = context;
     },
   };
 }

@@ -42,6 +42,28 @@ describe('createLambdaLogger', () => {
     expect(lines()).toEqual([expect.objectContaining({ message: 'delivery', host: 'github', jids: ['j1'], function_request_id: 'req-obs-1', service: 'codehub-mirror-bridge' })]);
   });
 
+  it('counts the cold start against the first invocation, whether or not it wrote a line', () => {
+    // Prepare
+    vi.stubEnv('LOG_LEVEL', 'INFO');
+    vi.stubEnv('AWS_LAMBDA_INITIALIZATION_TYPE', 'on-demand');
+    const silentFirst = createLambdaLogger();
+    const loggedFirst = createLambdaLogger();
+    // Act: two invocations each; with the first silent, then with the first writing a line
+    silentFirst.addContext({ ...lambdaContext, awsRequestId: 'req-first' } as Context);
+    silentFirst.addContext({ ...lambdaContext, awsRequestId: 'req-second' } as Context);
+    silentFirst.info('delivery');
+    loggedFirst.addContext({ ...lambdaContext, awsRequestId: 'req-first' } as Context);
+    loggedFirst.info('delivery');
+    loggedFirst.addContext({ ...lambdaContext, awsRequestId: 'req-second' } as Context);
+    loggedFirst.info('delivery');
+    // Assess
+    expect(lines().map((l) => [l['function_request_id'], l['cold_start']])).toEqual([
+      ['req-second', false],
+      ['req-first', true],
+      ['req-second', false],
+    ]);
+  });
+
   it('never writes secret-looking fields', () => {
     // Prepare
     vi.stubEnv('LOG_LEVEL', 'INFO');
