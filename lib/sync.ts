@@ -2,6 +2,7 @@ import type { RepositoryResolver } from './codehub/repository-resolver';
 import type { CodeHub, MirrorSyncResult } from './codehub/types';
 import type { MirrorTarget, PathMirror } from './config/types';
 import { sha256 } from './crypto';
+import { settleWithin } from './deadline';
 import { CodeHubError, ErrorCodes } from './errors';
 import type { Logger } from './log';
 
@@ -114,7 +115,7 @@ export function createMirrorSyncer(options: MirrorSyncerOptions): MirrorSyncer {
     if (running !== undefined) {
       logger.info('joined the sync already in flight', { ...log, repositoryId });
       // The call in flight may have a later deadline than this delivery (another host's budget).
-      return withinDeadline(running, deadline - now(), repositoryId);
+      return settleWithin(running, deadline - now(), `the sync of repository ${repositoryId} already in flight`);
     }
     let started: Promise<MirrorSyncResult>;
     try {
@@ -144,25 +145,6 @@ function inFlightKey(repositoryId: number, mirror: SyncTarget): string {
     requestFingerprints.set(mirror, fingerprint);
   }
   return `${repositoryId}:${fingerprint}`;
-}
-
-/** `call`'s outcome, or CODEHUB_TIMEOUT when it has not settled within `ms`. */
-function withinDeadline<T>(call: Promise<T>, ms: number, repositoryId: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new CodeHubError(ErrorCodes.CODEHUB_TIMEOUT, `the sync of repository ${repositoryId} already in flight did not answer before the deadline`));
-    }, Math.max(0, ms));
-    call.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }
 
 /** What the Git host is shown for a failed sync: CodeHub's own code and message, nothing of ours that is secret. */

@@ -5,6 +5,7 @@
  * IAM token was renewed on a 401 — once per call, however many retries. A signature failure is
  * never repeated, because more than five in a row lock the access key.
  */
+import { settleWithin } from '../deadline';
 import { CodeHubError, ErrorCodes } from '../errors';
 import type { AuthHeaders, Authenticator } from './auth';
 import { DEFAULT_RETRY_POLICY, sleep as sleepFor, withRetry, type RetryPolicy } from './retry';
@@ -189,27 +190,6 @@ function checkRepositoryId(repositoryId: number): void {
       `repository id must be an integer 1..${MAX_REPOSITORY_ID}, got ${String(repositoryId)}`,
     );
   }
-}
-
-/** Resolves or rejects with `promise`, or rejects with CODEHUB_TIMEOUT when `ms` pass first (never when undefined). */
-function settleWithin<T>(promise: Promise<T>, ms: number | undefined, what: string): Promise<T> {
-  if (ms === undefined) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new CodeHubError(ErrorCodes.CODEHUB_TIMEOUT, `${what} did not finish before the deadline`));
-    }, ms);
-    timer.unref();
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }
 
 /** State shared by every attempt of one call. */
