@@ -709,8 +709,10 @@ bench's harness and \`--cpu-prof\` profiles (bench/profile.ts) on this machine, 
   the immediate after the answer: in Lambda that runs after the answer has been posted and before the next
   event arrives (see the method above), so no line is lost or attributed to another request; where a next
   invocation comes first (tests, local emulators), it writes the pending lines before it starts. The
-  client's info line is now a debug line (the delivery line carries the job ids). Their CPU is still
-  spent: compare "CPU per delivery" in section 2.
+  invocation's context (Powertools' \`addContext\`, ~10 µs in-process) likewise goes to Powertools with
+  the first line written, on the warm path that delivery line. The client's info line is now a debug
+  line (the delivery line carries the job ids). Their CPU is still spent: compare "CPU per delivery" in
+  section 2.
 - *The hot path.* Measured in isolation or in-process with a zero-latency transport: SHA-256 of short
   strings through one-shot \`crypto.hash\` (0.4 µs instead of \`createHash\`'s 1.6 µs); the deadline as one
   timer per call instead of an \`AbortController\` with listeners (0.3 µs instead of 4.6 µs); authorization
