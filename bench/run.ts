@@ -38,7 +38,7 @@ const PEERS: readonly VariantId[] = ['sdk', 'undiciAll', 'fetch', 'undiciPool'];
 /** Repetitions: processes per variant (cold, scale) or per variant and round (warm, large, fan-out). */
 const PLAN = QUICK
   ? { coldRounds: 5, warmRounds: 2, largeRounds: 2, fanRounds: 1, loadRounds: 2, lookupRounds: 1, scaleWarmRounds: 1 }
-  : { coldRounds: 21, warmRounds: 5, largeRounds: 5, fanRounds: 3, loadRounds: 5, lookupRounds: 3, scaleWarmRounds: 3 };
+  : { coldRounds: 21, warmRounds: 7, largeRounds: 5, fanRounds: 3, loadRounds: 5, lookupRounds: 3, scaleWarmRounds: 3 };
 /** Deliveries per warm process: unmeasured first (the JIT settles), then timed one after another. */
 const WARM = { warmup: 1000, count: 2000 };
 const LARGE = { warmup: 10, count: 30 };

@@ -319,7 +319,9 @@ export function createCodeHubClient(options: CodeHubClientOptions): CodeHubClien
     const headers = { 'Content-Type': 'application/json' };
     const target = `${exchange.method} ${url.origin}${url.pathname}`;
     for (let attempt = 1; ; attempt += 1) {
-      const authHeaders = await authorize(exchange, url, headers, timeLeft(exchange.operation, exchange.options));
+      const authorized = authorize(exchange, url, headers, timeLeft(exchange.operation, exchange.options));
+      // Awaited only when pending: a signature at hand goes out without a turn of the microtask queue.
+      const authHeaders = authorized instanceof Promise ? await authorized : authorized;
       const sent: Record<string, string> = Object.assign({}, headers, authHeaders);
       // Measured after authorizing: a token fetch may have used some of the time.
       const totalTimeoutMs = timeLeft(exchange.operation, exchange.options);
