@@ -16,6 +16,7 @@ import {
   objectField,
   parseJsonObject,
   requireString,
+  signedBody,
   stringField,
   verified,
   verifyFailed,
@@ -89,7 +90,7 @@ export function readAzureDevOpsGitPush(body: JsonObject): Push {
  */
 export function readAzureDevOpsDelivery(delivery: Delivery): ReadResult {
   // Service hooks always send JSON; the event type is in the body, not in a header.
-  const body = parseJsonObject(delivery.rawBody);
+  const body = parseJsonObject(signedBody(delivery));
   const eventType = stringField(body, 'eventType');
   if (eventType !== 'git.push') {
     return { kind: 'ignored', reason: `Azure DevOps event "${eventType ?? '(none)'}" is not a push` };

@@ -7,7 +7,7 @@ import { readGitHubPush } from './github';
 import {
   firstHeaderValue,
   headerValue,
-  jsonPayloadBytes,
+  jsonPayload,
   readJsonPayload,
   verifyBareHexSha256Header,
   verifyFailed,
@@ -55,7 +55,7 @@ function verifyGiteaFamilySignature(
   const headerName = `X-${flavour.name}-Signature`;
   const signature = firstHeaderValue(delivery.headers, flavour.signatureHeaders);
   if (signature === undefined) return verifyFailed('SIGNATURE_MISSING', `${headerName} is missing`);
-  const payload = jsonPayloadBytes(delivery);
+  const payload = jsonPayload(delivery);
   if (payload === undefined) {
     return verifyFailed('SIGNATURE_MISMATCH', 'form-encoded body has no payload field to check the signature of');
   }

@@ -100,7 +100,7 @@ export function verifyHexSha256Header(
 
 /** Verifies a bare `<hex HMAC-SHA256 of data>` header (Gitea, Forgejo, Gogs). */
 export function verifyBareHexSha256Header(
-  data: Uint8Array,
+  data: SignedContent,
   header: string | undefined,
   secrets: readonly string[],
   headerName = 'signature header',
@@ -191,11 +191,11 @@ export function formField(body: Uint8Array, name: string): Buffer | undefined {
 }
 
 /**
- * The JSON text of a delivery as bytes: the `payload` field of a form-encoded body, else the body.
- * Undefined when a form-encoded body has no `payload` field.
+ * The JSON of a delivery as signed: the `payload` field of a form-encoded body, else the body (as
+ * text when it arrived as text, see `signedBody`). Undefined when a form-encoded body has no `payload` field.
  */
-export function jsonPayloadBytes(delivery: Delivery): Buffer | undefined {
-  return isFormEncoded(delivery.headers) ? formField(delivery.rawBody, 'payload') : delivery.rawBody;
+export function jsonPayload(delivery: Delivery): SignedContent | undefined {
+  return isFormEncoded(delivery.headers) ? formField(delivery.rawBody, 'payload') : signedBody(delivery);
 }
 
 /** A parsed JSON object; fields are read with the accessors below, never trusted by shape. */
@@ -222,10 +222,9 @@ export function parseJsonObject(text: string | Uint8Array): JsonObject {
 
 /** The delivery's JSON payload (form-encoded or not) as an object, or a PayloadError. */
 export function readJsonPayload(delivery: Delivery): JsonObject {
-  if (delivery.bodyText !== undefined && !isFormEncoded(delivery.headers)) return parseJsonObject(delivery.bodyText);
-  const bytes = jsonPayloadBytes(delivery);
-  if (bytes === undefined) throw new PayloadError('form-encoded body has no payload field');
-  return parseJsonObject(bytes);
+  const payload = jsonPayload(delivery);
+  if (payload === undefined) throw new PayloadError('form-encoded body has no payload field');
+  return parseJsonObject(payload);
 }
 
 // Own properties only, so `__proto__`, `constructor` and friends never answer a lookup.

@@ -9,7 +9,7 @@ import {
   verifyGiteaSignature,
   verifyGogsSignature,
 } from '../../lib/providers/gitea';
-import { fixtureBytes, formBody, makeDelivery } from './support';
+import { fixtureBytes, formBody, makeDelivery, makeTextDelivery } from './support';
 
 const SECRET = 'gitea-webhook-secret';
 
@@ -36,6 +36,18 @@ describe('verifyGiteaSignature', () => {
     // Prepare
     const body = fixtureBytes('gitea-push.json');
     const delivery = makeDelivery({ 'x-gitea-event': 'push', 'x-gitea-signature': sign(SECRET, body) }, body);
+
+    // Act
+    const result = verifyGiteaSignature(delivery, [SECRET]);
+
+    // Assess
+    expect(result).toMatchObject({ ok: true, secretIndex: 0 });
+  });
+
+  it('verifies a text delivery from its text, as the UTF-8 bytes Gitea signed, without building them', () => {
+    // Prepare
+    const body = '{"ref":"refs/heads/main","head_commit":{"message":"Añadir € y 😀"}}';
+    const delivery = makeTextDelivery({ 'x-gitea-signature': sign(SECRET, Buffer.from(body, 'utf8')) }, body);
 
     // Act
     const result = verifyGiteaSignature(delivery, [SECRET]);
