@@ -22,7 +22,7 @@
  */
 import { loadMirrorConfig } from '../lib/config/load';
 import { safeEqual } from '../lib/crypto';
-import { buildMirrorIndex, effectiveSecrets, mirrorsFor, mirrorWantsRefs, type MirrorIndex } from '../lib/mapping';
+import { buildMirrorIndex, effectiveSecrets, mirrorsFor, mirrorWantsRefs, type MirrorIndex } from '../lib/config/mapping';
 import { sourceIdentity } from '../lib/providers/identity';
 import { SOURCE_FULL_NAME, WEBHOOK_SECRET } from './payloads';
 import { shuffled, summarize } from './stats';

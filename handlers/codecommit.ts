@@ -3,10 +3,10 @@
  * wired like handlers/webhook.ts. A failed sync throws, so Lambda retries the event.
  */
 import type { Context } from 'aws-lambda';
-import { loadBridge } from '../lib/bootstrap';
-import { createCodeCommitSync, type CodeCommitOutcome } from '../lib/codecommit-sync';
-import { createLambdaLogger } from '../lib/observability';
-import { createMirrorSyncer } from '../lib/sync';
+import { loadBridge } from '../lib/pipeline/bootstrap';
+import { createCodeCommitSync, type CodeCommitOutcome } from '../lib/pipeline/codecommit';
+import { createLambdaLogger } from '../lib/observability/lambda';
+import { createMirrorSyncer } from '../lib/pipeline/sync';
 
 const logger = createLambdaLogger({ functionName: 'codecommit' });
 

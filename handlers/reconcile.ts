@@ -5,9 +5,9 @@
  * failed would be retried by Lambda, doubling the calls on a CodeHub that may already be struggling.
  */
 import type { Context } from 'aws-lambda';
-import { loadBridge } from '../lib/bootstrap';
-import { createLambdaLogger } from '../lib/observability';
-import { reconcileCounts, reconcileMirrors, reconcileSettingsFromEnv, resolvePathMirrors, type ReconcileSummary } from '../lib/reconcile';
+import { loadBridge } from '../lib/pipeline/bootstrap';
+import { createLambdaLogger } from '../lib/observability/lambda';
+import { reconcileCounts, reconcileMirrors, reconcileSettingsFromEnv, resolvePathMirrors, type ReconcileSummary } from '../lib/pipeline/reconcile';
 
 const SERVICE = 'codehub-mirror-bridge';
 /** Kept back from the Lambda's remaining time: one mirror's budget (20 s) and its last call. */

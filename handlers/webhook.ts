@@ -4,15 +4,15 @@
  * with a message that names the field instead of half-working.
  */
 import type { Context } from 'aws-lambda';
-import { loadBridge } from '../lib/bootstrap';
+import { loadBridge } from '../lib/pipeline/bootstrap';
 import { readHttpRequest } from '../lib/http/event';
 import { isStatusRequest } from '../lib/http/route';
-import { idempotencyStoreFromEnv } from '../lib/idempotency';
-import { createLastTriggers } from '../lib/last-triggers';
-import { createBridgeMetrics, createDeliveryTelemetry, createLambdaLogger } from '../lib/observability';
-import { createStatusHandler } from '../lib/status';
-import { createWebhookHandler, type WebhookHandler } from '../lib/webhook';
-import { webhookSettingsFromEnv } from '../lib/webhook-settings';
+import { idempotencyStoreFromEnv } from '../lib/pipeline/idempotency';
+import { createLastTriggers } from '../lib/status/last-triggers';
+import { createBridgeMetrics, createDeliveryTelemetry, createLambdaLogger } from '../lib/observability/lambda';
+import { createStatusHandler } from '../lib/status/status';
+import { createWebhookHandler, type WebhookHandler } from '../lib/pipeline/webhook';
+import { webhookSettingsFromEnv } from '../lib/pipeline/settings';
 
 const logger = createLambdaLogger();
 // One log line and one EMF metrics line per delivery, written just after its answer.

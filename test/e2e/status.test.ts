@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDelivery } from '../../dev/deliveries';
 import { startStack, type Stack } from '../../dev/stack';
 import { createUpstream } from '../../dev/upstream';
-import type { StatusReport } from '../../lib/status';
+import type { StatusReport } from '../../lib/status/status';
 
 /**
  * GET /mirrors end to end: the built bundle behind serverless-offline (the routes of

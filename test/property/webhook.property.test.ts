@@ -5,10 +5,10 @@ import { buildDelivery, type DeliveryMode, type HostId } from '../../dev/deliver
 import type { CodeHub } from '../../lib/codehub/types';
 import type { MirrorTarget } from '../../lib/config/types';
 import type { HttpEvent } from '../../lib/http/event';
-import { silentLogger } from '../../lib/log';
-import { buildMirrorIndex, type MirrorIndexInput } from '../../lib/mapping';
+import { silentLogger } from '../../lib/observability/log';
+import { buildMirrorIndex, type MirrorIndexInput } from '../../lib/config/mapping';
 import { providers } from '../../lib/providers';
-import { createWebhookHandler } from '../../lib/webhook';
+import { createWebhookHandler } from '../../lib/pipeline/webhook';
 import { httpApiEvent, restApiEvent } from '../support/lambda';
 
 /**

@@ -10,9 +10,9 @@ import { createCodeHubClient } from '../../lib/codehub/client';
 import { closeTransportPools } from '../../lib/codehub/transport';
 import { ErrorCodes } from '../../lib/errors';
 import type { HttpResponse } from '../../lib/http/event';
-import { silentLogger } from '../../lib/log';
-import { buildMirrorIndex, type MirrorIndexInput } from '../../lib/mapping';
-import { createWebhookHandler, type BudgetMs } from '../../lib/webhook';
+import { silentLogger } from '../../lib/observability/log';
+import { buildMirrorIndex, type MirrorIndexInput } from '../../lib/config/mapping';
+import { createWebhookHandler, type BudgetMs } from '../../lib/pipeline/webhook';
 import { fakeContext, httpApiEvent } from '../support/lambda';
 
 /**

@@ -1,4 +1,4 @@
-import type { Logger } from '../../lib/log';
+import type { Logger } from '../../lib/observability/log';
 import { CodeHubError } from '../../lib/errors';
 
 export interface LogLine {

@@ -1,7 +1,7 @@
-import { BridgeError } from './errors';
-import type { Logger } from './log';
-import { mirrorsFor, mirrorWantsRefs, pathMirrorsFor, type MirrorIndex } from './mapping';
-import { readCodeCommitEvent } from './codecommit';
+import { BridgeError } from '../errors';
+import type { Logger } from '../observability/log';
+import { mirrorsFor, mirrorWantsRefs, pathMirrorsFor, type MirrorIndex } from '../config/mapping';
+import { readCodeCommitEvent } from '../providers/codecommit';
 import type { Job, MirrorSyncer, SyncTarget } from './sync';
 
 /**

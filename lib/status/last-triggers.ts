@@ -4,7 +4,7 @@
  * once, and each knows only the syncs it started itself. CodeHub's own mirror state (read by the
  * status page) is the authoritative, shared view; this is the bridge's side of the story.
  */
-import type { TriggeredJob } from './sync';
+import type { TriggeredJob } from '../pipeline/sync';
 
 export interface LastTrigger {
   /** CodeHub's sync job id. */

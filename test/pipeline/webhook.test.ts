@@ -1,14 +1,14 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { CallOptions, CodeHub, MirrorSyncRequest } from '../lib/codehub/types';
-import type { MirrorTarget } from '../lib/config/types';
-import { parseMirrorConfig } from '../lib/config/load';
-import { CodeHubError, ErrorCodes } from '../lib/errors';
-import { createLogger } from '../lib/log';
-import { buildMirrorIndex, type MirrorIndexInput } from '../lib/mapping';
-import { createMemoryIdempotencyStore } from '../lib/idempotency';
-import { DEFAULT_BUDGETS_MS, budgetFor, createWebhookHandler, type DeliveryRecord, type WebhookOptions } from '../lib/webhook';
-import { fakeContext, httpApiEvent, restApiEvent } from './support/lambda';
+import type { CallOptions, CodeHub, MirrorSyncRequest } from '../../lib/codehub/types';
+import type { MirrorTarget } from '../../lib/config/types';
+import { parseMirrorConfig } from '../../lib/config/load';
+import { CodeHubError, ErrorCodes } from '../../lib/errors';
+import { createLogger } from '../../lib/observability/log';
+import { buildMirrorIndex, type MirrorIndexInput } from '../../lib/config/mapping';
+import { createMemoryIdempotencyStore } from '../../lib/pipeline/idempotency';
+import { DEFAULT_BUDGETS_MS, budgetFor, createWebhookHandler, type DeliveryRecord, type WebhookOptions } from '../../lib/pipeline/webhook';
+import { fakeContext, httpApiEvent, restApiEvent } from '../support/lambda';
 
 const HOST_SECRET = 'host-secret-value-1';
 const MIRROR_SECRET = 'mirror-own-secret-2';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger, redact, REDACTED } from '../lib/log';
+import { createLogger, redact, REDACTED } from '../../lib/observability/log';
 
 describe('createLogger', () => {
   it('writes one JSON line per call with the base fields and the message', () => {

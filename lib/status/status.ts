@@ -8,14 +8,14 @@
  * credentials and of every configured secret.
  */
 import { createHash } from 'node:crypto';
-import { redactText, type MirrorStatus } from './codehub/client';
-import type { CallOptions } from './codehub/types';
-import type { MirrorConfig } from './config/types';
-import { safeEqual } from './crypto';
-import { CodeHubError, ErrorCodes } from './errors';
-import { jsonResponse, type HttpRequest, type HttpResponse } from './http/event';
+import { redactText, type MirrorStatus } from '../codehub/client';
+import type { CallOptions } from '../codehub/types';
+import type { MirrorConfig } from '../config/types';
+import { safeEqual } from '../crypto';
+import { CodeHubError, ErrorCodes } from '../errors';
+import { jsonResponse, type HttpRequest, type HttpResponse } from '../http/event';
 import type { LastTrigger, LastTriggers } from './last-triggers';
-import type { Logger } from './log';
+import type { Logger } from '../observability/log';
 
 /** The one CodeHub call the status page makes. */
 export interface StatusCodeHub {

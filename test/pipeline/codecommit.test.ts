@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createCodeCommitSync, CodeCommitSyncError } from '../lib/codecommit-sync';
-import { parseMirrorConfig } from '../lib/config/load';
-import { ErrorCodes } from '../lib/errors';
-import { silentLogger } from '../lib/log';
-import { buildMirrorIndex } from '../lib/mapping';
-import type { MirrorSyncer, SyncTarget } from '../lib/sync';
+import { createCodeCommitSync, CodeCommitSyncError } from '../../lib/pipeline/codecommit';
+import { parseMirrorConfig } from '../../lib/config/load';
+import { ErrorCodes } from '../../lib/errors';
+import { silentLogger } from '../../lib/observability/log';
+import { buildMirrorIndex } from '../../lib/config/mapping';
+import type { MirrorSyncer, SyncTarget } from '../../lib/pipeline/sync';
 
-const event = JSON.parse(readFileSync(new URL('./fixtures/codecommit-reference-updated.json', import.meta.url), 'utf8')) as {
+const event = JSON.parse(readFileSync(new URL('../fixtures/codecommit-reference-updated.json', import.meta.url), 'utf8')) as {
   region: string;
   detail: { repositoryName: string; referenceFullName: string };
 };

@@ -1,5 +1,5 @@
-import { ConfigError } from './errors';
-import { ProviderIds, type ProviderId } from './providers/types';
+import { ConfigError } from '../errors';
+import { ProviderIds, type ProviderId } from '../providers/types';
 import type { BudgetMs } from './webhook';
 
 /** Settings of the pipeline read from the environment (see `webhookSettingsFromEnv`). */

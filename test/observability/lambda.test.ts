@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Context } from 'aws-lambda';
-import { createBridgeMetrics, createDeliveryTelemetry, createLambdaLogger, recordDeliveryMetrics, type LambdaLogger } from '../lib/observability';
-import type { DeliveryRecord } from '../lib/webhook';
+import { createBridgeMetrics, createDeliveryTelemetry, createLambdaLogger, recordDeliveryMetrics, type LambdaLogger } from '../../lib/observability/lambda';
+import type { DeliveryRecord } from '../../lib/pipeline/webhook';
 
 /** Everything written to stdout while `act` runs, one entry per line. */
 let written: string[] = [];

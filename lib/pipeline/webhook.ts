@@ -1,15 +1,15 @@
 import type { Context } from 'aws-lambda';
-import type { RepositoryResolver } from './codehub/repository-resolver';
-import type { CodeHub } from './codehub/types';
-import { ErrorCodes, HttpError, PayloadError, VerificationError } from './errors';
-import { jsonResponse, readHttpRequest, type HttpEvent, type HttpRequest, type HttpResponse } from './http/event';
+import type { RepositoryResolver } from '../codehub/repository-resolver';
+import type { CodeHub } from '../codehub/types';
+import { ErrorCodes, HttpError, PayloadError, VerificationError } from '../errors';
+import { jsonResponse, readHttpRequest, type HttpEvent, type HttpRequest, type HttpResponse } from '../http/event';
 import { createMemoryIdempotencyStore, deliveryKey, type IdempotencyStore } from './idempotency';
-import type { Logger } from './log';
-import { candidateSecrets, effectiveSecrets, mirrorsFor, mirrorWantsRefs, pathMirrorsFor, type MirrorIndex } from './mapping';
-import { detectProvider } from './providers';
-import type { Delivery, Provider, ProviderId, Push } from './providers/types';
+import type { Logger } from '../observability/log';
+import { candidateSecrets, effectiveSecrets, mirrorsFor, mirrorWantsRefs, pathMirrorsFor, type MirrorIndex } from '../config/mapping';
+import { detectProvider } from '../providers';
+import type { Delivery, Provider, ProviderId, Push } from '../providers/types';
 import { createMirrorSyncer, type Failure, type Job, type MirrorSyncerOptions, type SyncTarget } from './sync';
-import { safeEqual } from './crypto';
+import { safeEqual } from '../crypto';
 
 /**
  * The webhook pipeline, top to bottom:

@@ -3,13 +3,13 @@
  * config and its index, the CodeHub client, and the resolver for mirrors configured by path.
  * Throws ConfigError naming the field or variable at fault, so a bad setup fails at init.
  */
-import { createCodeHubFromEnv, type CodeHubClient } from './codehub';
-import { createRepositoryResolver, type RepositoryResolver } from './codehub/repository-resolver';
-import { loadMirrorConfig } from './config/load';
-import { resolveEnvironmentSecrets } from './config/secrets';
-import type { MirrorConfig } from './config/types';
-import type { Logger } from './log';
-import { buildMirrorIndex, type MirrorIndex } from './mapping';
+import { createCodeHubFromEnv, type CodeHubClient } from '../codehub';
+import { createRepositoryResolver, type RepositoryResolver } from '../codehub/repository-resolver';
+import { loadMirrorConfig } from '../config/load';
+import { resolveEnvironmentSecrets } from '../config/secrets';
+import type { MirrorConfig } from '../config/types';
+import type { Logger } from '../observability/log';
+import { buildMirrorIndex, type MirrorIndex } from '../config/mapping';
 
 export interface Bridge {
   readonly config: MirrorConfig;

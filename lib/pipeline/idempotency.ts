@@ -13,10 +13,10 @@
  * Powertools and the AWS SDK are imported only then, keeping them off the default cold start.
  */
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
-import { sha256 } from './crypto';
-import type { HttpResponse } from './http/event';
-import { jsonResponse } from './http/event';
-import type { Logger } from './log';
+import { sha256 } from '../crypto';
+import type { HttpResponse } from '../http/event';
+import { jsonResponse } from '../http/event';
+import type { Logger } from '../observability/log';
 
 /** How long an answer is replayed. @default 10 minutes */
 export const DEFAULT_IDEMPOTENCY_TTL_MS = 10 * 60 * 1000;

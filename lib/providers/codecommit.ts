@@ -4,10 +4,10 @@
  * this reads the event into the same `Push` the webhook providers produce.
  */
 
-import { PayloadError } from './errors';
-import { sourceIdentity } from './providers/identity';
-import { isJsonObject, objectField, requireString, stringField, ZERO_SHA } from './providers/shared';
-import type { Push } from './providers/types';
+import { PayloadError } from '../errors';
+import { sourceIdentity } from './identity';
+import { isJsonObject, objectField, requireString, stringField, ZERO_SHA } from './shared';
+import type { Push } from './types';
 
 /** EventBridge's `source` for CodeCommit events. */
 export const CODECOMMIT_EVENT_SOURCE = 'aws.codecommit';

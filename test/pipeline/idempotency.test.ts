@@ -1,15 +1,15 @@
 import { IdempotencyItemAlreadyExistsError, IdempotencyItemNotFoundError } from '@aws-lambda-powertools/idempotency';
 import { BasePersistenceLayer, type IdempotencyRecord } from '@aws-lambda-powertools/idempotency/persistence';
 import { describe, expect, it, vi } from 'vitest';
-import { jsonResponse, type HttpResponse } from '../lib/http/event';
+import { jsonResponse, type HttpResponse } from '../../lib/http/event';
 import {
   createMemoryIdempotencyStore,
   createPersistentIdempotencyStore,
   deliveryKey,
   idempotencyStoreFromEnv,
   isKeptAnswer,
-} from '../lib/idempotency';
-import { silentLogger } from '../lib/log';
+} from '../../lib/pipeline/idempotency';
+import { silentLogger } from '../../lib/observability/log';
 
 const BODY = Buffer.from('{"ref":"refs/heads/main"}');
 const DEADLINE = { deadline: Date.now() + 60_000 };

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { codeCommitGitHost, readCodeCommitEvent } from '../lib/codecommit';
-import { PayloadError } from '../lib/errors';
+import { codeCommitGitHost, readCodeCommitEvent } from '../../lib/providers/codecommit';
+import { PayloadError } from '../../lib/errors';
 
 const ZERO = '0'.repeat(40);
 const OLD = '95790bf891e76fee5e1747ab589903a6a1f80f22';
@@ -15,7 +15,7 @@ interface EventBridgeEvent {
 /** The fixture (a branch update as EventBridge delivers it), with `change` applied. */
 function event(change: (event: EventBridgeEvent) => void = () => undefined): EventBridgeEvent {
   const parsed = JSON.parse(
-    readFileSync(new URL('fixtures/codecommit-reference-updated.json', import.meta.url), 'utf8'),
+    readFileSync(new URL('../fixtures/codecommit-reference-updated.json', import.meta.url), 'utf8'),
   ) as EventBridgeEvent;
   change(parsed);
   return parsed;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { MirrorStatus } from '../lib/codehub/client';
-import type { MirrorSyncRequest } from '../lib/codehub/types';
-import type { MirrorTarget } from '../lib/config/types';
-import { CodeHubError, ConfigError, ErrorCodes } from '../lib/errors';
-import { createLogger } from '../lib/log';
+import type { MirrorStatus } from '../../lib/codehub/client';
+import type { MirrorSyncRequest } from '../../lib/codehub/types';
+import type { MirrorTarget } from '../../lib/config/types';
+import { CodeHubError, ConfigError, ErrorCodes } from '../../lib/errors';
+import { createLogger } from '../../lib/observability/log';
 import {
   DEFAULT_RECONCILE_SETTINGS,
   createPacer,
@@ -14,7 +14,7 @@ import {
   type ReconcileCodeHub,
   type ReconcileOptions,
   resolvePathMirrors,
-} from '../lib/reconcile';
+} from '../../lib/pipeline/reconcile';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 const HOUR = 60 * 60 * 1000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compileSourcePattern, compileTargetTemplate } from '../lib/config/patterns';
-import type { MirrorConfig, MirrorTarget, PathMirror, WildcardMirror } from '../lib/config/types';
+import { compileSourcePattern, compileTargetTemplate } from '../../lib/config/patterns';
+import type { MirrorConfig, MirrorTarget, PathMirror, WildcardMirror } from '../../lib/config/types';
 import {
   buildMirrorIndex,
   candidateSecrets,
@@ -11,7 +11,7 @@ import {
   refMatches,
   secretAuthorisesSource,
   selectMirrors,
-} from '../lib/mapping';
+} from '../../lib/config/mapping';
 
 function mirror(source: string, repositoryId: number, options: { secrets?: string[]; refs?: string[] } = {}): MirrorTarget {
   return { source, repositoryId, secrets: options.secrets, refs: options.refs, forceFetch: true };

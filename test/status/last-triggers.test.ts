@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { CodeHub } from '../lib/codehub/types';
-import type { MirrorTarget, PathMirror } from '../lib/config/types';
-import { CodeHubError, ErrorCodes } from '../lib/errors';
-import { createLastTriggers } from '../lib/last-triggers';
-import { createLogger, silentLogger } from '../lib/log';
-import { createMirrorSyncer, type TriggeredJob } from '../lib/sync';
+import type { CodeHub } from '../../lib/codehub/types';
+import type { MirrorTarget, PathMirror } from '../../lib/config/types';
+import { CodeHubError, ErrorCodes } from '../../lib/errors';
+import { createLastTriggers } from '../../lib/status/last-triggers';
+import { createLogger, silentLogger } from '../../lib/observability/log';
+import { createMirrorSyncer, type TriggeredJob } from '../../lib/pipeline/sync';
 
 const NOW = Date.parse('2026-03-01T10:00:00Z');
 

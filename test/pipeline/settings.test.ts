@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../lib/errors';
-import { DEFAULT_BUDGETS_MS, budgetFor } from '../lib/webhook';
-import { budgetVariable, webhookSettingsFromEnv } from '../lib/webhook-settings';
+import { ConfigError } from '../../lib/errors';
+import { DEFAULT_BUDGETS_MS, budgetFor } from '../../lib/pipeline/webhook';
+import { budgetVariable, webhookSettingsFromEnv } from '../../lib/pipeline/settings';
 
 describe('webhookSettingsFromEnv', () => {
   it('reads WEBHOOK_BUDGET_MS, WEBHOOK_BUDGET_MS_<HOST> and WEBHOOK_MAX_BODY_BYTES', () => {

@@ -1,10 +1,10 @@
-import type { RepositoryResolver } from './codehub/repository-resolver';
-import type { CodeHub, MirrorSyncResult } from './codehub/types';
-import type { MirrorTarget, PathMirror } from './config/types';
-import { sha256 } from './crypto';
-import { settleWithin } from './deadline';
-import { CodeHubError, ErrorCodes } from './errors';
-import type { Logger } from './log';
+import type { RepositoryResolver } from '../codehub/repository-resolver';
+import type { CodeHub, MirrorSyncResult } from '../codehub/types';
+import type { MirrorTarget, PathMirror } from '../config/types';
+import { sha256 } from '../crypto';
+import { settleWithin } from '../deadline';
+import { CodeHubError, ErrorCodes } from '../errors';
+import type { Logger } from '../observability/log';
 
 /**
  * The CodeHub side of a push, shared by every entry point (webhook, CodeCommit, reconcile):

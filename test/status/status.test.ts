@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { MirrorStatus } from '../lib/codehub/client';
-import type { CallOptions } from '../lib/codehub/types';
-import { parseMirrorConfig } from '../lib/config/load';
-import type { MirrorTarget } from '../lib/config/types';
-import { CodeHubError, ErrorCodes } from '../lib/errors';
-import type { HttpRequest, HttpResponse } from '../lib/http/event';
-import { createLastTriggers, type LastTriggers } from '../lib/last-triggers';
-import { createLogger } from '../lib/log';
+import type { MirrorStatus } from '../../lib/codehub/client';
+import type { CallOptions } from '../../lib/codehub/types';
+import { parseMirrorConfig } from '../../lib/config/load';
+import type { MirrorTarget } from '../../lib/config/types';
+import { CodeHubError, ErrorCodes } from '../../lib/errors';
+import type { HttpRequest, HttpResponse } from '../../lib/http/event';
+import { createLastTriggers, type LastTriggers } from '../../lib/status/last-triggers';
+import { createLogger } from '../../lib/observability/log';
 import {
   createStatusHandler,
   escapeHtml,
@@ -15,7 +15,7 @@ import {
   type StatusConfig,
   type StatusOptions,
   type StatusReport,
-} from '../lib/status';
+} from '../../lib/status/status';
 
 const KEY = 'status-key-0123456789';
 const SOURCE_PASSWORD = 'source-password-xyz';

@@ -8,12 +8,12 @@
  * tenant together, so calls are paced (every HTTP call, retries included) and few run at once.
  * One mirror's failure is logged and counted; it never stops the others.
  */
-import type { MirrorStatus } from './codehub/client';
-import { DEFAULT_RETRY_POLICY, sleep as sleepFor, withRetry, type RetryPolicy } from './codehub/retry';
-import type { CallOptions, MirrorSyncRequest, MirrorSyncResult } from './codehub/types';
-import type { MirrorTarget, PathMirror } from './config/types';
-import { CodeHubError, ConfigError, ErrorCodes } from './errors';
-import type { Logger } from './log';
+import type { MirrorStatus } from '../codehub/client';
+import { DEFAULT_RETRY_POLICY, sleep as sleepFor, withRetry, type RetryPolicy } from '../codehub/retry';
+import type { CallOptions, MirrorSyncRequest, MirrorSyncResult } from '../codehub/types';
+import type { MirrorTarget, PathMirror } from '../config/types';
+import { CodeHubError, ConfigError, ErrorCodes } from '../errors';
+import type { Logger } from '../observability/log';
 
 /** The two CodeHub calls the reconcile makes. */
 export interface ReconcileCodeHub {

@@ -6,10 +6,10 @@
  * scan per wildcard mirror on the pushed repository's host.
  */
 
-import { expandTarget, matchSourcePattern, pathSegmentsOf } from './config/patterns';
-import type { MirrorConfig, MirrorTarget, PathMirror, WildcardMirror } from './config/types';
-import { safeEqual } from './crypto';
-import { hostOf, normaliseConfiguredSource } from './providers/identity';
+import { expandTarget, matchSourcePattern, pathSegmentsOf } from './patterns';
+import type { MirrorConfig, MirrorTarget, PathMirror, WildcardMirror } from './types';
+import { safeEqual } from '../crypto';
+import { hostOf, normaliseConfiguredSource } from '../providers/identity';
 
 export interface MirrorIndex {
   /** Normalised source identity → its mirrors by repository id, in config order. */

@@ -7,7 +7,7 @@ import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { redact, type Logger } from './log';
-import { logDelivery, type DeliveryRecord } from './webhook';
+import { logDelivery, type DeliveryRecord } from '../pipeline/webhook';
 
 export const SERVICE_NAME = 'codehub-mirror-bridge';
 export const METRICS_NAMESPACE = 'CodeHubMirrorBridge';
