@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { verifySignedRequest } from '../lib/codehub/sign';
+import { verifySignedRequest } from '../lib/codehub/verify';
 
 export interface StandinOptions {
   readonly accessKey: string;

@@ -7,9 +7,9 @@
 import type { Context } from 'aws-lambda';
 import { loadBridge } from '../lib/pipeline/bootstrap';
 import { createLambdaLogger } from '../lib/observability/lambda';
-import { reconcileCounts, reconcileMirrors, reconcileSettingsFromEnv, resolvePathMirrors, type ReconcileSummary } from '../lib/pipeline/reconcile';
+import { reconcileCounts, reconcileMirrors, resolvePathMirrors, type ReconcileSummary } from '../lib/pipeline/reconcile';
+import { reconcileSettingsFromEnv } from '../lib/pipeline/settings';
 
-const SERVICE = 'codehub-mirror-bridge';
 /** Kept back from the Lambda's remaining time: one mirror's budget (20 s) and its last call. */
 const RUN_MARGIN_MS = 30_000;
 
@@ -30,7 +30,6 @@ async function initialise(): Promise<ReconcileHandler> {
       codehub,
       logger,
       ...settings,
-      service: SERVICE,
       deadline: remaining === undefined ? undefined : Date.now() + remaining - RUN_MARGIN_MS,
     });
     // The per-mirror detail is in the log line; the invocation result only needs the counts.

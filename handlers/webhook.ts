@@ -9,7 +9,8 @@ import { readHttpRequest } from '../lib/http/event';
 import { isStatusRequest } from '../lib/http/route';
 import { idempotencyStoreFromEnv } from '../lib/pipeline/idempotency';
 import { createLastTriggers } from '../lib/status/last-triggers';
-import { createBridgeMetrics, createDeliveryTelemetry, createLambdaLogger } from '../lib/observability/lambda';
+import { createDeliveryTelemetry } from '../lib/observability/delivery';
+import { createBridgeMetrics, createLambdaLogger } from '../lib/observability/lambda';
 import { createStatusHandler } from '../lib/status/status';
 import { createWebhookHandler, type WebhookHandler } from '../lib/pipeline/webhook';
 import { webhookSettingsFromEnv } from '../lib/pipeline/settings';
@@ -35,6 +36,7 @@ async function initialise(): Promise<WebhookHandler> {
     onJob: lastTriggers.recordJob,
     observe: telemetry.observe,
   });
+  // Whatever the event (`null` included), routing never throws: what is not for /mirrors is the pipeline's to answer.
   return (event, context) => (isStatusRequest(event) ? handleStatus(readHttpRequest(event)) : handleWebhook(event, context));
 }
 

@@ -14,6 +14,9 @@ export const ErrorCodes = {
   TIMESTAMP_STALE: 'TIMESTAMP_STALE',
   SECRET_NOT_FOR_SOURCE: 'SECRET_NOT_FOR_SOURCE',
   BAD_PAYLOAD: 'BAD_PAYLOAD',
+  BAD_EVENT: 'BAD_EVENT',
+  DELIVERY_IN_PROGRESS: 'DELIVERY_IN_PROGRESS',
+  INTERNAL_ERROR: 'INTERNAL_ERROR',
   CONFIG_INVALID: 'CONFIG_INVALID',
   CODEHUB_REJECTED: 'CODEHUB_REJECTED',
   CODEHUB_AUTH_FAILED: 'CODEHUB_AUTH_FAILED',
@@ -36,16 +39,29 @@ export class BridgeError extends Error {
   }
 }
 
-/** An error answered to the Git host as `{"error": message, "code": code}` with `statusCode`. */
+/**
+ * An error answered to the Git host as `{"error": message, "code": code}` with `statusCode`, and
+ * `headers` where HTTP asks for one (`allow` on a 405).
+ */
 export class HttpError extends BridgeError {
   override name = 'HttpError';
   readonly statusCode: number;
-  constructor(statusCode: number, code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  readonly headers: Readonly<Record<string, string>>;
+  constructor(statusCode: number, code: ErrorCode, message: string, options?: { cause?: unknown; headers?: Readonly<Record<string, string>> }) {
     super(code, message, options);
     this.statusCode = statusCode;
+    this.headers = options?.headers ?? {};
   }
   toJSON(): Record<string, unknown> {
     return { error: this.message, code: this.code };
+  }
+}
+
+/** 405: a method the route does not take; `allow` names the one it does. */
+export class MethodNotAllowedError extends HttpError {
+  override name = 'MethodNotAllowedError';
+  constructor(allow: string) {
+    super(405, ErrorCodes.METHOD_NOT_ALLOWED, `only ${allow} is accepted`, { headers: { allow } });
   }
 }
 
@@ -74,13 +90,36 @@ export class PayloadError extends HttpError {
   }
 }
 
-/** Invalid configuration. Thrown at cold start; the message names the offending field. */
+/** One thing wrong with the configuration: the field, and what is wrong in words that never quote a value. */
+export interface ConfigProblem {
+  readonly field: string;
+  readonly message: string;
+  /** For a syntax error: where in the text (1-based), so a tool can show the line. */
+  readonly line?: number;
+  readonly column?: number;
+}
+
+/**
+ * Invalid configuration. Thrown at cold start; the message names the offending field, or the first
+ * of several problems and how many more there are. `problems` lists every one, this one first.
+ */
 export class ConfigError extends BridgeError {
   override name = 'ConfigError';
   readonly field: string;
-  constructor(field: string, message: string) {
-    super(ErrorCodes.CONFIG_INVALID, `invalid config at ${field}: ${message}`);
+  readonly problems: readonly ConfigProblem[];
+  constructor(field: string, message: string, more: readonly ConfigProblem[] = [], position?: { line: number; column: number }) {
+    const others = more.length === 0 ? '' : ` (and ${more.length} more problem${more.length === 1 ? '' : 's'})`;
+    super(ErrorCodes.CONFIG_INVALID, `invalid config at ${field}: ${message}${others}`);
     this.field = field;
+    this.problems = Object.freeze([{ field, message, ...position }, ...more]);
+  }
+
+  /** One error for all of `problems` (at least one). */
+  static of(problems: readonly ConfigProblem[]): ConfigError {
+    const [first, ...more] = problems;
+    if (first === undefined) throw new RangeError('ConfigError.of needs at least one problem');
+    const { field, message, line, column } = first;
+    return new ConfigError(field, message, more, line === undefined || column === undefined ? undefined : { line, column });
   }
 }
 

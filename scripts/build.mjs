@@ -2,6 +2,8 @@
 // as the YAML parser). Lambda and serverless-offline load exactly these files.
 import { build } from 'esbuild';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const entries = { webhook: 'handlers/webhook.ts', reconcile: 'handlers/reconcile.ts', codecommit: 'handlers/codecommit.ts' };
 // Tests build into a temporary folder so they never race a developer's dist/.
@@ -23,6 +25,30 @@ const dropLlhttpFallback = {
   },
 };
 
+/**
+ * `import { Pool } from 'undici'` in lib/ reads normally and takes its types from the package, but
+ * the package root brings all of undici (fetch, WebSocket, mocks, caches: ~535 KB minified) into
+ * every cold start. In the bundle the bare specifier resolves to scripts/undici-pool.mjs, which
+ * re-exports the Pool alone, and two parts of it the bridge cannot reach are left out: HTTP/2 (only
+ * with `allowH2`) and the fetch body encoder (only for FormData request bodies). Imports from
+ * inside node_modules keep the real package.
+ */
+const undiciPoolOnly = {
+  name: 'undici-pool-only',
+  setup(b) {
+    const shim = fileURLToPath(new URL('./undici-pool.mjs', import.meta.url));
+    b.onResolve({ filter: /^undici$/ }, (args) => (args.importer.includes('node_modules') ? undefined : { path: shim }));
+    b.onResolve({ filter: /^\.\/client-h2\.js$|[\\/]web[\\/]fetch[\\/]body\.js$/ }, (args) =>
+      args.importer.includes(`${sep}undici${sep}`) ? { path: args.path, namespace: 'undici-unused' } : undefined,
+    );
+    // Both are required when undici loads and called only for what the bridge never sends.
+    b.onLoad({ filter: /.*/, namespace: 'undici-unused' }, (args) => {
+      const fail = `() => { throw new Error(${JSON.stringify(`${args.path} is not bundled: the bridge sends neither HTTP/2 nor FormData`)}); }`;
+      return { contents: args.path.endsWith('body.js') ? `module.exports = { extractBody: ${fail} };` : `module.exports = ${fail};`, loader: 'js' };
+    });
+  },
+};
+
 const result = await build({
   entryPoints: entries,
   outdir,
@@ -39,7 +65,7 @@ const result = await build({
   // CommonJS dependencies (undici) call require() for Node built-ins; ESM has no require of its own.
   banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
   logLevel: 'warning',
-  plugins: [dropLlhttpFallback],
+  plugins: [dropLlhttpFallback, undiciPoolOnly],
 });
 mkdirSync(outdir, { recursive: true });
 // The nearest package.json decides how Node (and Lambda) load dist/*.js.

@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { safeEqual } from '../../lib/crypto';
-import { parseAuthorization, verifySignedRequest } from '../../lib/codehub/sign';
+import { parseAuthorization, verifySignedRequest } from '../../lib/codehub/verify';
 import { headerOf, isRecord, parseJsonBody } from './http';
 import type { ApiRequest, Reply } from './http';
 

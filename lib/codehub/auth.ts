@@ -4,8 +4,10 @@
  * cached for the warm container, or a static token.
  */
 import { CodeHubError, ErrorCodes } from '../errors';
-import { readServiceError, redactText } from './client';
+import { redactText } from '../observability/redact';
+import { readServiceError } from './response';
 import type { CodeHubAuthSettings } from './settings';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_TIMEOUT_MS } from './settings';
 import { signRequest } from './sign';
 import { codeHubErrorFromTransportFailure, undiciTransport, withFailureContext } from './transport';
 import type { Transport } from './transport';
@@ -26,11 +28,10 @@ export type AuthHeaders = Record<string, string>;
 export interface Authenticator {
   readonly kind: CodeHubAuthSettings['kind'];
   /**
-   * Headers to add to `request` (sent along with `request.headers`): at once when the credentials
-   * are at hand (a signature, a static or cached token), a promise only while a token is being
-   * fetched. Throws or rejects with `CodeHubError` when credentials cannot be obtained.
+   * Headers to add to `request` (sent along with `request.headers`). Rejects with `CodeHubError`
+   * when credentials cannot be obtained.
    */
-  authorize(request: AuthRequest): AuthHeaders | Promise<AuthHeaders>;
+  authorize(request: AuthRequest): Promise<AuthHeaders>;
   /**
    * CodeHub answered 401 (not a signature failure) to a request that carried `rejected`. True when
    * the credentials can be renewed: the client then authorizes again and repeats the call once.
@@ -47,31 +48,28 @@ export interface AkSkAuthenticatorOptions {
   /** Temporary credentials: sent and signed as `X-Security-Token`. */
   readonly securityToken?: string | undefined;
   /** @default Date.now */
-  readonly now?: () => number;
+  readonly now?: (() => number) | undefined;
 }
 
 /** Signs every request with `SDK-HMAC-SHA256` (docs/codehub-api.md). */
 export function createAkSkAuthenticator(options: AkSkAuthenticatorOptions): Authenticator {
   const now = options.now ?? Date.now;
+  const added: AuthHeaders = { 'X-Project-Id': options.projectId };
+  if (options.securityToken !== undefined) added['X-Security-Token'] = options.securityToken;
   return {
     kind: 'aksk',
-    authorize(request) {
+    authorize: async (request) => {
       // Signed: what the request carries plus what this adds. Sent: what this adds.
-      const signed: Record<string, string> = Object.assign({}, request.headers);
-      signed['X-Project-Id'] = options.projectId;
-      if (options.securityToken !== undefined) signed['X-Security-Token'] = options.securityToken;
       const signature = signRequest({
         method: request.method,
         url: request.url,
-        headers: signed,
+        headers: { ...request.headers, ...added },
         body: request.body,
         ak: options.accessKey,
         sk: options.secretKey,
         date: now(),
       });
-      const added: Record<string, string> = { 'X-Project-Id': options.projectId, 'X-Sdk-Date': signature['X-Sdk-Date'], Authorization: signature.Authorization };
-      if (options.securityToken !== undefined) added['X-Security-Token'] = options.securityToken;
-      return added;
+      return { ...added, ...signature };
     },
   };
 }
@@ -80,7 +78,7 @@ export function createAkSkAuthenticator(options: AkSkAuthenticatorOptions): Auth
 export function createStaticTokenAuthenticator(token: string): Authenticator {
   return {
     kind: 'token',
-    authorize: () => ({ 'X-Auth-Token': token }),
+    authorize: async () => ({ 'X-Auth-Token': token }),
   };
 }
 
@@ -94,15 +92,15 @@ export interface IamAuthenticatorOptions {
   /** Project scope name: the region id for CodeHub. */
   readonly project: string;
   /** @default undiciTransport */
-  readonly transport?: Transport;
+  readonly transport?: Transport | undefined;
   /** @default Date.now */
-  readonly now?: () => number;
+  readonly now?: (() => number) | undefined;
   /** Fetch a new token once the cached one is this close to `expires_at`. @default 300000 (5 min) */
-  readonly refreshMarginMs?: number;
-  /** @default 2000 */
-  readonly connectTimeoutMs?: number;
-  /** @default 5000 */
-  readonly timeoutMs?: number;
+  readonly refreshMarginMs?: number | undefined;
+  /** @default DEFAULT_CONNECT_TIMEOUT_MS (lib/codehub/settings.ts) */
+  readonly connectTimeoutMs?: number | undefined;
+  /** @default DEFAULT_TIMEOUT_MS */
+  readonly timeoutMs?: number | undefined;
 }
 
 interface IamToken {
@@ -114,106 +112,10 @@ interface IamToken {
 const ASSUMED_TOKEN_LIFETIME_MS = 60 * 60 * 1000;
 
 /**
- * Exchanges an IAM user's password for a project-scoped token (`POST /v3/auth/tokens`), caches it
- * for the warm container, refreshes it near expiry, and shares one in-flight request between
- * concurrent callers. IAM failures are CODEHUB_AUTH_FAILED with IAM's message, never the password.
+ * How long IAM's refusal of the password (a 4xx other than 429) is answered from memory: a wrong
+ * password must not cost one IAM login per delivery, and IAM locks a user after repeated failures.
  */
-export function createIamAuthenticator(options: IamAuthenticatorOptions): Authenticator {
-  const now = options.now ?? Date.now;
-  const transport = options.transport ?? undiciTransport;
-  const refreshMarginMs = options.refreshMarginMs ?? 5 * 60 * 1000;
-  const url = new URL(`${options.iamEndpoint.replace(/\/+$/, '')}/v3/auth/tokens?nocatalog=true`);
-  const target = `POST ${url.origin}${url.pathname}`;
-  let cached: IamToken | undefined;
-  let inFlight: Promise<IamToken> | undefined;
-
-  const scrub = (text: string): string => redactText(text, [options.password]);
-
-  async function requestToken(): Promise<IamToken> {
-    const body = JSON.stringify({
-      auth: {
-        identity: {
-          methods: ['password'],
-          password: { user: { name: options.user, password: options.password, domain: { name: options.domain } } },
-        },
-        scope: { project: { name: options.project } },
-      },
-    });
-    let response;
-    try {
-      response = await transport({
-        origin: url.origin,
-        path: `${url.pathname}${url.search}`,
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json;charset=utf8' },
-        body,
-        connectTimeout: options.connectTimeoutMs ?? 2000,
-        timeoutMs: options.timeoutMs ?? 5000,
-      });
-    } catch (error) {
-      throw withFailureContext(codeHubErrorFromTransportFailure(error, target), 'IAM token request failed');
-    }
-    const who = `IAM user "${options.user}" of account "${options.domain}" (project ${options.project})`;
-    if (response.status !== 201) {
-      const { code, message } = readServiceError(response.body);
-      const serviceMessage = message === undefined ? undefined : scrub(message);
-      throw new CodeHubError(
-        ErrorCodes.CODEHUB_AUTH_FAILED,
-        `IAM refused a token for ${who}: HTTP ${response.status}${code ? ` ${code}` : ''}${serviceMessage ? `: ${serviceMessage}` : ''}`,
-        { status: response.status, serviceCode: code, serviceMessage },
-      );
-    }
-    const token = response.headers['x-subject-token'];
-    if (token === undefined || token === '') {
-      throw new CodeHubError(ErrorCodes.CODEHUB_AUTH_FAILED, `IAM answered 201 for ${who} without an X-Subject-Token header`, {
-        status: response.status,
-      });
-    }
-    return { token, expiresAt: readExpiresAt(response.body) ?? now() + ASSUMED_TOKEN_LIFETIME_MS };
-  }
-
-  function isFresh(token: IamToken | undefined): token is IamToken {
-    return token !== undefined && now() < token.expiresAt - refreshMarginMs;
-  }
-
-  function freshToken(): Promise<IamToken> {
-    if (isFresh(cached)) return Promise.resolve(cached);
-    inFlight ??= requestToken()
-      .then((token) => {
-        cached = token;
-        return token;
-      })
-      .finally(() => {
-        inFlight = undefined;
-      });
-    return inFlight;
-  }
-
-  async function refreshedAuthorization(): Promise<AuthHeaders> {
-    const previous = cached;
-    try {
-      const { token } = await freshToken();
-      return { 'X-Auth-Token': token };
-    } catch (error) {
-      // A refresh inside the margin failed but the old token has not expired: it still works.
-      if (previous && previous === cached && now() < previous.expiresAt) return { 'X-Auth-Token': previous.token };
-      throw error;
-    }
-  }
-
-  return {
-    kind: 'iam',
-    authorize() {
-      // The warm path: a cached token needs no promise.
-      return isFresh(cached) ? { 'X-Auth-Token': cached.token } : refreshedAuthorization();
-    },
-    onUnauthorized(rejected) {
-      // Only drop the token that was rejected: a concurrent caller may already have replaced it.
-      if (cached && rejected['X-Auth-Token'] === cached.token) cached = undefined;
-      return true;
-    },
-  };
-}
+export const IAM_REFUSAL_CACHE_MS = 30_000;
 
 function readExpiresAt(body: string): number | undefined {
   try {
@@ -230,22 +132,119 @@ function readExpiresAt(body: string): number | undefined {
   }
 }
 
+/**
+ * Exchanges the password for a project-scoped token (`POST /v3/auth/tokens`). Errors are
+ * CODEHUB_AUTH_FAILED (or the transport's code) and name neither the user, the account, the project
+ * nor, of course, the password: the message reaches the Git host in a 502 answer.
+ */
+async function requestIamToken(options: IamAuthenticatorOptions, now: () => number): Promise<IamToken> {
+  const url = new URL(`${options.iamEndpoint.replace(/\/+$/, '')}/v3/auth/tokens?nocatalog=true`);
+  const identity = { methods: ['password'], password: { user: { name: options.user, password: options.password, domain: { name: options.domain } } } };
+  let response;
+  try {
+    response = await (options.transport ?? undiciTransport)({
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json;charset=utf8' },
+      body: JSON.stringify({ auth: { identity, scope: { project: { name: options.project } } } }),
+      connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    });
+  } catch (error) {
+    throw withFailureContext(codeHubErrorFromTransportFailure(error, `POST ${url.origin}${url.pathname}`), 'IAM token request failed');
+  }
+  if (response.status !== 201) {
+    const { code, message } = readServiceError(response.body);
+    // IAM's own words may quote the user, the account or the project.
+    const serviceMessage = message === undefined ? undefined : redactText(message, [options.password, options.user, options.domain, options.project]);
+    const said = `${code ? ` ${code}` : ''}${serviceMessage ? `: ${serviceMessage}` : ''}`;
+    throw new CodeHubError(ErrorCodes.CODEHUB_AUTH_FAILED, `IAM refused a token for the configured user: HTTP ${response.status}${said}`, {
+      status: response.status,
+      serviceCode: code,
+      serviceMessage,
+    });
+  }
+  const token = response.headers['x-subject-token'];
+  if (token === undefined || token === '') {
+    throw new CodeHubError(ErrorCodes.CODEHUB_AUTH_FAILED, 'IAM answered 201 without an X-Subject-Token header', { status: response.status });
+  }
+  return { token, expiresAt: readExpiresAt(response.body) ?? now() + ASSUMED_TOKEN_LIFETIME_MS };
+}
+
+/** IAM refused the credentials themselves: asking again soon with the same ones will not help. */
+function isRefusal(error: unknown): error is CodeHubError {
+  return error instanceof CodeHubError && error.status !== undefined && error.status >= 400 && error.status < 500 && error.status !== 429;
+}
+
+/**
+ * An IAM user's password exchanged for a token, cached for the warm container and refreshed near
+ * expiry; concurrent callers share one request, and a refusal is remembered for IAM_REFUSAL_CACHE_MS.
+ */
+export function createIamAuthenticator(options: IamAuthenticatorOptions): Authenticator {
+  const now = options.now ?? Date.now;
+  const refreshMarginMs = options.refreshMarginMs ?? 5 * 60 * 1000;
+  let cached: IamToken | undefined;
+  let inFlight: Promise<IamToken> | undefined;
+  let refused: { readonly error: CodeHubError; readonly until: number } | undefined;
+
+  function fetchToken(): Promise<IamToken> {
+    if (refused !== undefined && now() < refused.until) return Promise.reject(refused.error);
+    inFlight ??= requestIamToken(options, now)
+      .then(
+        (token) => {
+          cached = token;
+          refused = undefined;
+          return token;
+        },
+        (error: unknown) => {
+          if (isRefusal(error)) refused = { error, until: now() + IAM_REFUSAL_CACHE_MS };
+          throw error;
+        },
+      )
+      .finally(() => {
+        inFlight = undefined;
+      });
+    return inFlight;
+  }
+
+  return {
+    kind: 'iam',
+    async authorize() {
+      const previous = cached;
+      if (previous !== undefined && now() < previous.expiresAt - refreshMarginMs) return { 'X-Auth-Token': previous.token };
+      try {
+        return { 'X-Auth-Token': (await fetchToken()).token };
+      } catch (error) {
+        // A refresh inside the margin failed but the old token has not expired: it still works.
+        if (previous !== undefined && previous === cached && now() < previous.expiresAt) return { 'X-Auth-Token': previous.token };
+        throw error;
+      }
+    },
+    onUnauthorized(rejected) {
+      // Only drop the token that was rejected: a concurrent caller may already have replaced it.
+      if (cached && rejected['X-Auth-Token'] === cached.token) cached = undefined;
+      return true;
+    },
+  };
+}
+
 export interface AuthenticatorOptions {
   /** Used by the IAM token request. @default undiciTransport */
-  readonly transport?: Transport;
+  readonly transport?: Transport | undefined;
   /** @default Date.now */
-  readonly now?: () => number;
+  readonly now?: (() => number) | undefined;
   /** IAM only. @default 300000 */
-  readonly refreshMarginMs?: number;
-  readonly connectTimeoutMs?: number;
-  readonly timeoutMs?: number;
+  readonly refreshMarginMs?: number | undefined;
+  readonly connectTimeoutMs?: number | undefined;
+  readonly timeoutMs?: number | undefined;
 }
 
 /** The authenticator for configured settings. */
 export function createAuthenticator(settings: CodeHubAuthSettings, options: AuthenticatorOptions = {}): Authenticator {
   switch (settings.kind) {
     case 'aksk':
-      return createAkSkAuthenticator({ ...settings, ...(options.now ? { now: options.now } : {}) });
+      return createAkSkAuthenticator({ ...settings, now: options.now });
     case 'iam':
       return createIamAuthenticator({ ...settings, ...options });
     case 'token':

@@ -3,38 +3,36 @@
  * handler needs at cold start; the pieces are exported for tests, the emulator and later work.
  */
 import { createAuthenticator } from './auth';
+import type { Logger } from '../observability/log';
 import { createCodeHubClient } from './client';
-import type { CodeHubClient, Logger } from './client';
+import type { CodeHubClient } from './client';
 import { readCodeHubSettings } from './settings';
 import type { Transport } from './transport';
 
 export type { AuthHeaders, AuthRequest, Authenticator, AuthenticatorOptions, AkSkAuthenticatorOptions, IamAuthenticatorOptions } from './auth';
 export { createAkSkAuthenticator, createAuthenticator, createIamAuthenticator, createStaticTokenAuthenticator } from './auth';
-export type { CodeHubClient, CodeHubClientOptions, Logger, MirrorStatus } from './client';
+export type { Logger } from '../observability/log';
+export type { CodeHubClient, CodeHubClientOptions, MirrorStatus } from './client';
 export { createCodeHubClient } from './client';
 export { CODEHUB_REGIONS, codehubEndpointForRegion, iamEndpointForRegion, isCodeHubRegion } from './endpoints';
 export type { CodeHubRegion } from './endpoints';
 export type { CodeHubAuthSettings, CodeHubSettings } from './settings';
 export { readCodeHubSettings } from './settings';
-export {
-  canonicalRequest,
-  formatSdkDate,
-  parseSdkDate,
-  signRequest,
-  stringToSign,
-  verifySignedRequest,
-} from './sign';
-export type { SignRequestInput, SignatureHeaders, VerifySignedRequestInput, VerifySignedRequestResult } from './sign';
+export { IAM_REFUSAL_CACHE_MS } from './auth';
+export { canonicalRequest, formatSdkDate, signRequest, stringToSign } from './sign';
+export type { SignRequestInput, SignatureHeaders } from './sign';
+export { parseAuthorization, parseSdkDate, verifySignedRequest } from './verify';
+export type { VerifySignedRequestInput, VerifySignedRequestResult } from './verify';
 export { closeTransportPools, undiciTransport } from './transport';
 export type { Transport, TransportRequest, TransportResponse } from './transport';
 export type { CallOptions, CodeHub, MirrorSyncRequest, MirrorSyncResult } from './types';
 
 export interface CodeHubFromEnvOptions {
   /** @default undiciTransport */
-  readonly transport?: Transport;
+  readonly transport?: Transport | undefined;
   /** @default Date.now */
-  readonly now?: () => number;
-  readonly logger?: Logger;
+  readonly now?: (() => number) | undefined;
+  readonly logger?: Logger | undefined;
 }
 
 /**
@@ -52,18 +50,7 @@ export function createCodeHubFromEnv(
       ignoredVariables: settings.ignoredVariables,
     });
   }
-  const io = { ...(options.transport ? { transport: options.transport } : {}), ...(options.now ? { now: options.now } : {}) };
-  const auth = createAuthenticator(settings.auth, {
-    ...io,
-    connectTimeoutMs: settings.connectTimeoutMs,
-    timeoutMs: settings.timeoutMs,
-  });
-  return createCodeHubClient({
-    endpoint: settings.endpoint,
-    auth,
-    ...io,
-    ...(options.logger ? { logger: options.logger } : {}),
-    connectTimeoutMs: settings.connectTimeoutMs,
-    timeoutMs: settings.timeoutMs,
-  });
+  const io = { transport: options.transport, now: options.now, connectTimeoutMs: settings.connectTimeoutMs, timeoutMs: settings.timeoutMs };
+  const auth = createAuthenticator(settings.auth, io);
+  return createCodeHubClient({ endpoint: settings.endpoint, auth, logger: options.logger, ...io });
 }

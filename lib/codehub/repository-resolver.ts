@@ -6,10 +6,12 @@
  * hammer CodeHub, then tried again. Transient failures (timeouts, throttling, 5xx) are not remembered.
  */
 
+import { settleWithin } from '../deadline';
 import { CodeHubError, ConfigError, ErrorCodes, type ErrorCode } from '../errors';
+import type { CallOptions } from './types';
 
 /** Looks a repository up by group and name: `CodeHubClient.resolveRepositoryId` fits. */
-export type RepositoryLookup = (group: string, name: string) => Promise<number>;
+export type RepositoryLookup = (group: string, name: string, options?: CallOptions) => Promise<number>;
 
 export interface RepositoryResolverOptions {
   /** How long a resolved id is reused. @default 600_000 (10 minutes) */
@@ -25,9 +27,11 @@ export interface RepositoryResolverOptions {
 export interface RepositoryResolver {
   /**
    * The id of the repository at `path` (`group/name`). Rejects with the lookup's error; a path
-   * without a group or a name rejects with a ConfigError naming `target`.
+   * without a group or a name rejects with a ConfigError naming `target`. With a `deadline` the
+   * lookup (retries included) ends by it; a caller joining a lookup already in flight waits for it
+   * until its own deadline at most.
    */
-  resolve(path: string): Promise<number>;
+  resolve(path: string, options?: CallOptions): Promise<number>;
 }
 
 export const DEFAULT_RESOLVER_TTL_MS = 10 * 60_000;
@@ -63,7 +67,7 @@ export function createRepositoryResolver(lookup: RepositoryLookup, options: Repo
     }
   }
 
-  async function resolve(path: string): Promise<number> {
+  async function resolve(path: string, options: CallOptions = {}): Promise<number> {
     const cached = cache.get(path);
     if (cached !== undefined) {
       if (cached.expiresAt > now()) {
@@ -73,7 +77,10 @@ export function createRepositoryResolver(lookup: RepositoryLookup, options: Repo
       cache.delete(path);
     }
     const running = inFlight.get(path);
-    if (running !== undefined) return running;
+    if (running !== undefined) {
+      const ms = options.deadline === undefined ? undefined : options.deadline - now();
+      return settleWithin(running, ms, `the lookup of ${path} already in flight`);
+    }
 
     const slash = path.lastIndexOf('/');
     const group = path.slice(0, slash);
@@ -83,7 +90,7 @@ export function createRepositoryResolver(lookup: RepositoryLookup, options: Repo
     }
     const call = (async () => {
       try {
-        const id = await lookup(group, name);
+        const id = await lookup(group, name, options);
         remember(path, { expiresAt: now() + ttlMs, id });
         return id;
       } catch (error) {

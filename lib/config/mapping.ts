@@ -10,6 +10,19 @@ import { expandTarget, matchSourcePattern, pathSegmentsOf } from './patterns';
 import type { MirrorConfig, MirrorTarget, PathMirror, WildcardMirror } from './types';
 import { safeEqual } from '../crypto';
 import { hostOf, normaliseConfiguredSource } from '../providers/identity';
+import type { Delivery, Provider } from '../providers/types';
+
+/**
+ * Most secrets tried on an unverified delivery whose scheme MACs the body. Each try hashes up to
+ * 6 MB (~4.4 ms): trying all of 1,000 per-mirror secrets cost ~4.4 s of CPU per forged request.
+ */
+export const MAX_BODY_MACS = 8;
+
+/**
+ * A body up to this many characters costs about a token comparison to MAC, so every secret may be
+ * tried on it: pings (Bitbucket Data Center's is `{"test": true}`) name no repository to narrow by.
+ */
+export const SHORT_BODY_CHARS = 1024;
 
 export interface MirrorIndex {
   /** Normalised source identity → its mirrors by repository id, in config order. */
@@ -123,9 +136,50 @@ function expandWildcard(wildcard: WildcardMirror, identity: string, segments: re
   };
 }
 
-/** Every distinct secret a delivery may be signed with; verify against these before parsing the body. */
+/** Every distinct secret a delivery may be signed with (none configured: nothing can verify). */
 export function candidateSecrets(index: MirrorIndex): readonly string[] {
   return index.secrets;
+}
+
+/**
+ * The secrets to verify a delivery against, before its body is parsed. A token scheme, or a short
+ * body, tries every secret. A scheme that MACs the body tries at most `MAX_BODY_MACS`: first those
+ * that may act for the sources it claims (their host's, then their mirrors', as
+ * `secretAuthorisesSource` counts them), then its host's, then the rest in config order, so a
+ * config of a few secrets tries them all. The claim is untrusted; the source read after
+ * verification must still be one the matched secret authorises.
+ */
+export function candidateSecretsFor(
+  index: MirrorIndex,
+  provider: Pick<Provider, 'claimSource'>,
+  delivery: Delivery,
+): readonly string[] {
+  const claim = provider.claimSource(delivery);
+  const bodyLength = delivery.bodyText?.length ?? delivery.rawBody.length;
+  if (claim.scheme === 'token' || bodyLength <= SHORT_BODY_CHARS) return index.secrets;
+  const chosen = new Set<string>();
+  const offer = (secrets: readonly string[]): void => {
+    for (const secret of secrets) {
+      if (chosen.size === MAX_BODY_MACS) return;
+      chosen.add(secret);
+    }
+  };
+  for (const source of claim.sources) {
+    const identity = identityIn(index, source);
+    offer(index.webhooks.get(hostOf(identity)) ?? NO_SECRETS);
+    for (const mirror of mirrorsOf(index, identity)) offer(mirror.secrets ?? NO_SECRETS);
+  }
+  if (claim.host !== undefined) {
+    offer(index.webhooks.get(claim.host) ?? NO_SECRETS);
+    for (const wildcard of index.wildcardsByHost.get(claim.host) ?? NO_WILDCARD_MIRRORS) offer(wildcard.secrets ?? NO_SECRETS);
+  }
+  offer(index.secrets);
+  return [...chosen];
+}
+
+/** A source's mirrors of every kind: by id, by path, and the wildcards it matches. */
+function mirrorsOf(index: MirrorIndex, identity: string): readonly SecretBearing[] {
+  return [...(index.bySource.get(identity) ?? NO_MIRRORS), ...pathMirrorsOf(index, identity)];
 }
 
 /**
@@ -144,7 +198,7 @@ export function effectiveSecrets(index: MirrorIndex, mirror: SecretBearing): rea
  */
 export function secretAuthorisesSource(index: MirrorIndex, secret: string, source: string): boolean {
   const identity = identityIn(index, source);
-  const mirrors: readonly SecretBearing[] = [...(index.bySource.get(identity) ?? NO_MIRRORS), ...pathMirrorsOf(index, identity)];
+  const mirrors = mirrorsOf(index, identity);
   if (mirrors.length === 0) return includesSecret(index.webhooks.get(hostOf(identity)) ?? NO_SECRETS, secret);
   return mirrors.some((mirror) => includesSecret(effectiveSecrets(index, mirror), secret));
 }

@@ -9,7 +9,7 @@
  * a rotated secret takes effect at the next cold start. Messages name references, never values.
  */
 
-import { ConfigError } from '../errors';
+import { ConfigError, type ConfigProblem } from '../errors';
 
 /** Environment variables, as `process.env` holds them. */
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -118,7 +118,7 @@ export function readCacheTtlSeconds(env: Environment): number {
 /**
  * Reads every referenced value, in parallel, each distinct parameter or secret once (two keys of one
  * JSON secret cost one call). Returns reference text → value.
- * @throws ConfigError naming the first field, in the order given, whose reference cannot be resolved
+ * @throws ConfigError listing every field, in the order given, whose reference cannot be resolved
  */
 export async function resolveSecretReferences(
   uses: readonly ReferenceUse[],
@@ -139,7 +139,7 @@ export async function resolveSecretReferences(
   }
 
   const values = new Map<string, string>();
-  const failures: { readonly field: string; readonly message: string }[] = [];
+  const failures: ConfigProblem[] = [];
   for (const { field, reference } of uses) {
     if (values.has(reference.text)) continue;
     let raw: string | Uint8Array | undefined;
@@ -154,11 +154,7 @@ export async function resolveSecretReferences(
     else values.set(reference.text, extracted.value);
   }
 
-  const [first] = failures;
-  if (first !== undefined) {
-    const others = failures.length > 1 ? ` (and ${failures.length - 1} more unresolvable reference${failures.length > 2 ? 's' : ''})` : '';
-    throw new ConfigError(first.field, `${first.message}${others}`);
-  }
+  if (failures.length > 0) throw ConfigError.of(failures);
   return values;
 }
 

@@ -30,6 +30,6 @@ export async function loadBridge(env: Readonly<Record<string, string | undefined
     index: buildMirrorIndex(config),
     codehub,
     // Ids looked up once (GET /v1/repositories/repoid) and cached.
-    resolver: byPath ? createRepositoryResolver((group, name) => codehub.resolveRepositoryId(group, name)) : undefined,
+    resolver: byPath ? createRepositoryResolver((group, name, options) => codehub.resolveRepositoryId(group, name, options)) : undefined,
   };
 }

@@ -15,7 +15,6 @@
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import { sha256 } from '../crypto';
 import type { HttpResponse } from '../http/event';
-import { jsonResponse } from '../http/event';
 import type { Logger } from '../observability/log';
 
 /** How long an answer is replayed. @default 10 minutes */
@@ -28,17 +27,19 @@ export interface OnceOptions {
   readonly deadline: number;
 }
 
-export interface OnceResult {
-  readonly response: HttpResponse;
-  /** True when the answer is another delivery's (a replay, or a concurrent duplicate's). */
-  readonly replayed: boolean;
-}
+export type OnceResult =
+  /** `answer` ran: this delivery's own answer (kept when it is a 2xx). */
+  | { readonly kind: 'answered'; readonly response: HttpResponse }
+  /** Another delivery's answer: a replay, or a concurrent duplicate's. */
+  | { readonly kind: 'replayed'; readonly response: HttpResponse }
+  /** The first delivery was still being answered at this one's deadline (seen by the persistent store). */
+  | { readonly kind: 'in-progress' };
 
 export interface IdempotencyStore {
   readonly kind: 'memory' | 'persistent';
   /**
    * The kept answer for `key`; else runs `answer` and keeps its result when it is a 2xx. A
-   * duplicate arriving while the first is still being answered waits for the first.
+   * duplicate arriving while the first is still being answered waits for the first, until its deadline.
    */
   once(key: string, answer: () => Promise<HttpResponse>, options: OnceOptions): Promise<OnceResult>;
 }
@@ -53,34 +54,21 @@ function digest(data: string | Uint8Array): string {
 }
 
 /**
- * The idempotency key of a verified delivery: the host, its delivery id (or none, for hosts that
- * send none, such as Gitee) and a digest of the body. The body is part of the key even when a
- * delivery id exists: a genuine redelivery carries the same bytes, and a wrong hit — a stale answer
- * for a different push — would lose that push, whereas a wrong miss only costs one extra sync.
- * Where the host signs the payload, its verified MAC stands for the body.
+ * The idempotency key of a verified delivery: the host, a digest of its delivery id (or of none,
+ * for hosts that send none, such as Gitee; digested, so no id can shape or lengthen the key) and a
+ * fingerprint of the body. The body is part of the key even when a delivery id exists: a genuine
+ * redelivery carries the same bytes, and a wrong hit — a stale answer for a different push — would
+ * lose that push, whereas a wrong miss only costs one extra sync.
  */
 export function deliveryKey(
   providerId: string,
   deliveryId: string | undefined,
   body: string | Uint8Array | { readonly mac: string },
 ): string {
-  // Hosts' ids (UUIDs, GUIDs, numbers) go in as they are; anything longer or odder is digested.
-  const id = deliveryId === undefined ? '-' : PLAIN_DELIVERY_ID.test(deliveryId) ? `=${deliveryId}` : `#${digest(deliveryId)}`;
-  // A verified MAC of the payload already fingerprints it: nothing is hashed again, a 5 MB body least
-  // of all. Text hashes as its UTF-8 bytes: the same key whichever form the body arrived in.
+  // Where the host signs the payload, its verified MAC already fingerprints it: nothing hashes a
+  // 5 MB body a second time. Text hashes as its UTF-8 bytes: one key whichever form it arrived in.
   const content = typeof body === 'string' || body instanceof Uint8Array ? `b${digest(body)}` : `m${body.mac}`;
-  return `${providerId}:${id}:${content}`;
-}
-
-const PLAIN_DELIVERY_ID = /^[\w.-]{1,64}$/;
-
-/** The answer a duplicate gets when the first is still being answered at its deadline. */
-export function inProgressAnswer(): HttpResponse {
-  // 409, not 5xx: nothing failed, and the first delivery is the one that will report the outcome.
-  return jsonResponse(409, {
-    error: 'the same delivery is still being answered; its outcome is reported to the first delivery',
-    code: 'DELIVERY_IN_PROGRESS',
-  });
+  return `${providerId}:${digest(deliveryId ?? '')}:${content}`;
 }
 
 type MemoryEntry =
@@ -133,9 +121,9 @@ export function createMemoryIdempotencyStore(options: MemoryIdempotencyStoreOpti
       const entry = entries.get(key);
       if (entry?.state === 'answered' && entry.expiresAt > at) {
         remember(key, entry);
-        return { response: entry.response, replayed: true };
+        return { kind: 'replayed', response: entry.response };
       }
-      if (entry?.state === 'running') return { response: await entry.answer, replayed: true };
+      if (entry?.state === 'running') return { kind: 'replayed', response: await entry.answer };
 
       const running: MemoryEntry = { state: 'running', answer: answer() };
       remember(key, running);
@@ -151,7 +139,7 @@ export function createMemoryIdempotencyStore(options: MemoryIdempotencyStoreOpti
         if (isKeptAnswer(response)) remember(key, { state: 'answered', response, expiresAt: now() + ttlMs });
         else entries.delete(key);
       }
-      return { response, replayed: false };
+      return { kind: 'answered', response };
     },
   };
 }
@@ -194,9 +182,9 @@ function toStoredAnswer(response: HttpResponse): StoredAnswer {
 /**
  * Answers kept in a Powertools persistence layer (DynamoDB): every container sees them. A
  * duplicate finds the first's record IN_PROGRESS and polls until it completes, is deleted (the
- * first failed: this one then answers) or its own deadline comes (409). If the table cannot be
- * reached, the delivery is answered without it: a missed duplicate costs one extra sync, a failed
- * delivery could cost a push.
+ * first failed: this one then answers) or its own deadline comes (`in-progress`; the pipeline
+ * answers 409). If the table cannot be reached, the delivery is answered without it: a missed
+ * duplicate costs one extra sync, a failed delivery could cost a push.
  */
 export async function createPersistentIdempotencyStore(options: PersistentIdempotencyStoreOptions): Promise<IdempotencyStore> {
   const { IdempotencyConfig, IdempotencyRecordStatus } = await import('@aws-lambda-powertools/idempotency');
@@ -281,21 +269,21 @@ export async function createPersistentIdempotencyStore(options: PersistentIdempo
       let quickTurns = 0;
       for (;;) {
         const outcome = await claim(data, deadline);
-        if (outcome.kind === 'claimed') return { response: await answerAndKeep(data, answer), replayed: false };
-        if (outcome.kind === 'unavailable') return { response: await answer(), replayed: false };
+        if (outcome.kind === 'claimed') return { kind: 'answered', response: await answerAndKeep(data, answer) };
+        if (outcome.kind === 'unavailable') return { kind: 'answered', response: await answer() };
         const status = statusOf(outcome.record);
         if (status === IdempotencyRecordStatus.COMPLETED) {
           const stored = outcome.record?.getResponse();
-          if (isHttpResponse(stored)) return { response: stored, replayed: true };
+          if (isHttpResponse(stored)) return { kind: 'replayed', response: stored };
           logger?.warn('idempotency record holds no usable answer; answering afresh');
-          return { response: await answer(), replayed: false };
+          return { kind: 'answered', response: await answer() };
         }
         // No record (deleted meanwhile) or an expired one: claiming again should succeed at once.
         if ((status === undefined || status === IdempotencyRecordStatus.EXPIRED) && quickTurns < 3) {
           quickTurns += 1;
           continue;
         }
-        if (now() + pollIntervalMs > deadline) return { response: inProgressAnswer(), replayed: false };
+        if (now() + pollIntervalMs > deadline) return { kind: 'in-progress' };
         await sleep(pollIntervalMs);
       }
     },

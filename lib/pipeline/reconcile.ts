@@ -12,33 +12,16 @@ import type { MirrorStatus } from '../codehub/client';
 import { DEFAULT_RETRY_POLICY, sleep as sleepFor, withRetry, type RetryPolicy } from '../codehub/retry';
 import type { CallOptions, MirrorSyncRequest, MirrorSyncResult } from '../codehub/types';
 import type { MirrorTarget, PathMirror } from '../config/types';
-import { CodeHubError, ConfigError, ErrorCodes } from '../errors';
+import { CodeHubError, ErrorCodes } from '../errors';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../observability/lambda';
 import type { Logger } from '../observability/log';
+import { DEFAULT_RECONCILE_SETTINGS, type ReconcileSettings } from './settings';
 
 /** The two CodeHub calls the reconcile makes. */
 export interface ReconcileCodeHub {
   getMirrorStatus(repositoryId: number, options?: CallOptions): Promise<MirrorStatus>;
   startMirrorSync(repositoryId: number, request: MirrorSyncRequest, options?: CallOptions): Promise<MirrorSyncResult>;
 }
-
-export interface ReconcileSettings {
-  /**
-   * A mirror whose last success is older than this is synced. Above the schedule (15 min), so a
-   * mirror synced by a webhook is left alone; low enough that a lost push waits at most about an
-   * hour and a quarter. A quiet repository costs one no-op sync per hour. @default 60 min
-   */
-  readonly staleAfterMs: number;
-  /** CodeHub calls per second at most, retries included. @default 5 */
-  readonly ratePerSecond: number;
-  /** Mirrors handled at once. @default 2 */
-  readonly concurrency: number;
-}
-
-export const DEFAULT_RECONCILE_SETTINGS: ReconcileSettings = Object.freeze({
-  staleAfterMs: 60 * 60 * 1000,
-  ratePerSecond: 5,
-  concurrency: 2,
-});
 
 export interface ReconcileOptions extends Partial<ReconcileSettings> {
   readonly mirrors: readonly MirrorTarget[];
@@ -53,7 +36,7 @@ export interface ReconcileOptions extends Partial<ReconcileSettings> {
   readonly retry?: Partial<RetryPolicy>;
   /** Where the EMF metric line goes. @default stdout */
   readonly writeMetrics?: (line: string) => void;
-  /** The `service` dimension of the metrics. @default 'codehub-mirror-bridge' */
+  /** The `service` dimension of the metrics. @default SERVICE_NAME */
   readonly service?: string;
   /** @default Date.now */
   readonly now?: () => number;
@@ -230,7 +213,7 @@ export async function reconcileMirrors(options: ReconcileOptions): Promise<Recon
   if (summary.failed > 0 || summary.notReached > 0) logger.warn('reconcile finished with failures', line);
   else logger.info('reconcile finished', line);
   const write = options.writeMetrics ?? ((text: string) => void process.stdout.write(`${text}\n`));
-  write(metricLine(summary, { service: options.service ?? 'codehub-mirror-bridge', timestamp: now() }));
+  write(metricLine(summary, { service: options.service ?? SERVICE_NAME, timestamp: now() }));
   return summary;
 }
 
@@ -239,8 +222,6 @@ export function reconcileCounts(summary: ReconcileSummary): Omit<ReconcileSummar
   const { mirrors, checked, triggered, left, failed, notReached, durationMs } = summary;
   return { mirrors, checked, triggered, left, failed, notReached, durationMs };
 }
-
-export const METRIC_NAMESPACE = 'CodeHubMirrorBridge';
 
 /**
  * The run as one CloudWatch Embedded Metric Format line: CloudWatch turns it into metrics
@@ -260,7 +241,7 @@ export function metricLine(summary: ReconcileSummary, meta: { readonly service: 
       Timestamp: meta.timestamp,
       CloudWatchMetrics: [
         {
-          Namespace: METRIC_NAMESPACE,
+          Namespace: METRICS_NAMESPACE,
           Dimensions: [['service']],
           Metrics: Object.keys(values).map((name) => ({ Name: name, Unit: name === 'ReconcileDuration' ? 'Milliseconds' : 'Count' })),
         },
@@ -269,31 +250,6 @@ export function metricLine(summary: ReconcileSummary, meta: { readonly service: 
     service: meta.service,
     ...values,
   });
-}
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-function readPositiveNumber(env: Env, name: string, integer: boolean): number | undefined {
-  const text = env[name]?.trim();
-  if (text === undefined || text === '') return undefined;
-  const value = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text) || !(value > 0) || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
-    throw new ConfigError(name, `must be a positive ${integer ? 'integer' : 'number'}, got "${text}"`);
-  }
-  return value;
-}
-
-/**
- * `RECONCILE_STALE_AFTER_MINUTES` (default 60), `RECONCILE_RATE_PER_SECOND` (default 5; may be a
- * fraction), `RECONCILE_CONCURRENCY` (default 2). Throws `ConfigError` naming the variable.
- */
-export function reconcileSettingsFromEnv(env: Env): ReconcileSettings {
-  const staleMinutes = readPositiveNumber(env, 'RECONCILE_STALE_AFTER_MINUTES', false);
-  return {
-    staleAfterMs: staleMinutes === undefined ? DEFAULT_RECONCILE_SETTINGS.staleAfterMs : staleMinutes * 60 * 1000,
-    ratePerSecond: readPositiveNumber(env, 'RECONCILE_RATE_PER_SECOND', false) ?? DEFAULT_RECONCILE_SETTINGS.ratePerSecond,
-    concurrency: readPositiveNumber(env, 'RECONCILE_CONCURRENCY', true) ?? DEFAULT_RECONCILE_SETTINGS.concurrency,
-  };
 }
 
 /**

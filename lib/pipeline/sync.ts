@@ -69,7 +69,7 @@ export function createMirrorSyncer(options: MirrorSyncerOptions): MirrorSyncer {
 
   return async function syncMirrors(mirrors, deadline, log = {}) {
     const outcomes = await Promise.allSettled(mirrors.map(async (mirror) => {
-      const repositoryId = 'repositoryId' in mirror ? mirror.repositoryId : await resolveTarget(mirror);
+      const repositoryId = 'repositoryId' in mirror ? mirror.repositoryId : await resolveTarget(mirror, deadline);
       return { repositoryId, result: await syncOne(mirror, repositoryId, deadline, log) };
     }));
     const jobs: Job[] = [];
@@ -78,12 +78,9 @@ export function createMirrorSyncer(options: MirrorSyncerOptions): MirrorSyncer {
       const mirror = mirrors[i] as SyncTarget;
       const target = 'target' in mirror ? { target: mirror.target } : {};
       if (outcome.status === 'fulfilled') {
-        // Built field by field: object spreads are the slow path on the hot one.
-        const { repositoryId } = outcome.value;
-        const { jid } = outcome.value.result;
-        const job: Job = 'target' in mirror ? { repository_id: repositoryId, jid, target: mirror.target } : { repository_id: repositoryId, jid };
+        const job: Job = { repository_id: outcome.value.repositoryId, jid: outcome.value.result.jid, ...target };
         jobs.push(job);
-        notifyJob('target' in mirror ? { repository_id: repositoryId, jid, target: mirror.target, at: now(), source: mirror.source } : { repository_id: repositoryId, jid, at: now(), source: mirror.source }, log);
+        notifyJob({ ...job, at: now(), source: mirror.source }, log);
         return;
       }
       const repositoryId = 'repositoryId' in mirror ? mirror.repositoryId : undefined;
@@ -102,9 +99,10 @@ export function createMirrorSyncer(options: MirrorSyncerOptions): MirrorSyncer {
     }
   }
 
-  function resolveTarget(mirror: PathMirror): Promise<number> {
+  /** The lookup lives inside the delivery's budget, like the sync it leads to. */
+  function resolveTarget(mirror: PathMirror, deadline: number): Promise<number> {
     if (!resolver) return Promise.reject(new CodeHubError(ErrorCodes.CODEHUB_REJECTED, `no resolver for target ${mirror.target}`));
-    return resolver.resolve(mirror.target);
+    return resolver.resolve(mirror.target, { deadline });
   }
 
   /** Starts a sync, or joins the identical one already in flight for the repository. */
@@ -132,19 +130,11 @@ export function createMirrorSyncer(options: MirrorSyncerOptions): MirrorSyncer {
   }
 }
 
-/** Request fingerprints by mirror: a mirror's settings never change, so each is hashed once. */
-const requestFingerprints = new WeakMap<SyncTarget, string>();
-
 /** The in-flight key of a sync: the repository and everything its request body carries. */
 function inFlightKey(repositoryId: number, mirror: SyncTarget): string {
-  let fingerprint = requestFingerprints.get(mirror);
-  if (fingerprint === undefined) {
-    // Hashed so that a source password does not sit in one more structure in plain text.
-    const request = JSON.stringify([mirror.forceFetch, mirror.username ?? null, mirror.password ?? null, mirror.endpointUuid ?? null]);
-    fingerprint = sha256(request, 'base64url');
-    requestFingerprints.set(mirror, fingerprint);
-  }
-  return `${repositoryId}:${fingerprint}`;
+  // Hashed so that a source password does not sit in one more structure in plain text.
+  const request = JSON.stringify([mirror.forceFetch, mirror.username ?? null, mirror.password ?? null, mirror.endpointUuid ?? null]);
+  return `${repositoryId}:${sha256(request, 'base64url')}`;
 }
 
 /** What the Git host is shown for a failed sync: CodeHub's own code and message, nothing of ours that is secret. */

@@ -6,7 +6,8 @@
 
 import { safeEqual } from '../crypto';
 import { PayloadError } from '../errors';
-import { identityFromUrl } from './identity';
+import { TOKEN_SCHEME } from './claim';
+import { parseRepositoryUrl } from './identity';
 import {
   arrayField,
   headerValue,
@@ -76,11 +77,12 @@ export function readAzureDevOpsGitPush(body: JsonObject): Push {
   const remoteUrl = requireString(objectField(resource, 'repository'), 'remoteUrl', 'resource.repository.remoteUrl');
   // dev.azure.com/org/project/_git/repo, org.visualstudio.com/project/_git/repo, or a server's
   // collection path; the `org@` user Azure DevOps may put in the URL is not part of the identity.
-  const source = identityFromUrl(remoteUrl);
-  if (source === undefined) throw new PayloadError('payload has no usable resource.repository.remoteUrl');
+  // Project and repository names (`My%20Project`) are %-decoded exactly once, by parseRepositoryUrl.
+  const source = parseRepositoryUrl(remoteUrl);
+  if ('problem' in source) throw new PayloadError(`payload's resource.repository.remoteUrl ${source.problem}`);
   const updates = arrayField(resource, 'refUpdates');
   if (updates === undefined) throw new PayloadError('payload has no resource.refUpdates');
-  return { source, refs: updates.map(refChange), cloneUrl: remoteUrl };
+  return { source: source.identity, refs: updates.map(refChange), cloneUrl: remoteUrl };
 }
 
 /**
@@ -113,6 +115,8 @@ export function detectAzureDevOps(headers: Headers): boolean {
 export const azureDevops: Provider = {
   id: ProviderIds.azureDevops,
   detect: detectAzureDevOps,
+  // Nothing is signed: Basic credentials are compared as they are, which is cheap per secret.
+  claimSource: () => TOKEN_SCHEME,
   verify: verifyAzureDevOpsBasicAuth,
   read: readAzureDevOpsDelivery,
   // The only ids are in the body (`id`, `notificationId`), and a provider reads the body only

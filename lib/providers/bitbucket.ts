@@ -4,6 +4,7 @@
  */
 
 import { PayloadError } from '../errors';
+import { bodyMacClaim, claimedIdentity, firstUrlHost, jsonStringValues } from './claim';
 import { sourceIdentity } from './identity';
 import {
   arrayField,
@@ -28,6 +29,7 @@ import {
   type Push,
   type ReadResult,
   type RefChange,
+  type SourceClaim,
   type VerifyResult,
 } from './types';
 
@@ -36,6 +38,36 @@ const BITBUCKET_CLOUD_HOST = 'bitbucket.org';
 /** Verifies `X-Hub-Signature` (SHA-256 despite the name, on both Cloud and Data Center). */
 export function verifyBitbucketSignature(delivery: Delivery, secrets: readonly string[]): VerifyResult {
   return verifyHexSha256Header(signedBody(delivery), delivery.headers['x-hub-signature'], secrets, 'X-Hub-Signature');
+}
+
+/** The repository a Data Center link names: `…/projects/KEY/repos/slug/…` (or `/users/name/…`, project `~name`). */
+function dataCenterSourceOfLink(href: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(href);
+  } catch {
+    return undefined;
+  }
+  const segments = url.pathname.split('/');
+  const repos = segments.indexOf('repos');
+  const [kind, owner, slug] = [segments[repos - 2], segments[repos - 1], segments[repos + 1]];
+  if (repos < 2 || owner === undefined || owner === '' || slug === undefined || slug === '') return undefined;
+  if (kind === 'projects') return claimedIdentity(url.host, `${owner}/${slug}`);
+  if (kind === 'users') return claimedIdentity(url.host, `~${owner}/${slug}`);
+  return undefined;
+}
+
+/**
+ * The repository an unverified delivery names: Data Center's by its links, Cloud's by `full_name`
+ * on bitbucket.org (the readers' fields).
+ */
+export function claimBitbucketSource(delivery: Delivery): SourceClaim {
+  const body = signedBody(delivery);
+  if (headerValue(delivery.headers, 'x-event-key') === 'repo:refs_changed') {
+    return bodyMacClaim(firstUrlHost(body, 'href'), jsonStringValues(body, 'href').map(dataCenterSourceOfLink));
+  }
+  const paths = jsonStringValues(body, 'full_name');
+  return bodyMacClaim(BITBUCKET_CLOUD_HOST, paths.map((path) => claimedIdentity(BITBUCKET_CLOUD_HOST, path)));
 }
 
 function cloudRefName(side: JsonObject, index: number): string {
@@ -137,6 +169,7 @@ export function readBitbucketDelivery(delivery: Delivery): ReadResult {
 export const bitbucket: Provider = {
   id: ProviderIds.bitbucket,
   detect: (headers) => headerValue(headers, 'x-event-key') !== undefined,
+  claimSource: claimBitbucketSource,
   verify: verifyBitbucketSignature,
   read: readBitbucketDelivery,
   deliveryId: (headers) => firstHeaderValue(headers, ['x-request-uuid', 'x-request-id']),

@@ -3,7 +3,8 @@
  * `X-GitCode-Signature-256` (`sha256=` + hex HMAC of the raw body); its payloads are GitLab-shaped.
  */
 
-import { readGitLabShapedPush } from './gitlab';
+import { TOKEN_SCHEME } from './claim';
+import { claimGitLabShapedSource, readGitLabShapedPush } from './gitlab';
 import {
   headerValue,
   readJsonPayload,
@@ -12,7 +13,7 @@ import {
   verifyHexSha256Header,
   verifyPlainToken,
 } from './shared';
-import { ProviderIds, type Delivery, type Provider, type ReadResult, type VerifyResult } from './types';
+import { ProviderIds, type Delivery, type Provider, type ReadResult, type SourceClaim, type VerifyResult } from './types';
 
 /**
  * Verifies `X-GitCode-Signature-256` or `X-GitCode-Token`, whichever is present; when both are,
@@ -34,6 +35,13 @@ export function verifyGitCodeDelivery(delivery: Delivery, secrets: readonly stri
   return bySignature ?? byToken ?? verifyFailed('SIGNATURE_MISMATCH', 'no GitCode credential matched');
 }
 
+/** `X-GitCode-Signature-256` MACs the body; `X-GitCode-Token` alone is compared as it is. */
+export function claimGitCodeSource(delivery: Delivery): SourceClaim {
+  return headerValue(delivery.headers, 'x-gitcode-signature-256') === undefined
+    ? TOKEN_SCHEME
+    : claimGitLabShapedSource(delivery);
+}
+
 const GITCODE_PUSH_EVENTS = new Set(['Push Hook', 'Tag Push Hook']);
 
 /** Reads a verified GitCode delivery: push and tag push → push, anything else → ignored. */
@@ -50,6 +58,7 @@ export function readGitCodeDelivery(delivery: Delivery): ReadResult {
 export const gitcode: Provider = {
   id: ProviderIds.gitcode,
   detect: (headers) => headerValue(headers, 'x-gitcode-event') !== undefined,
+  claimSource: claimGitCodeSource,
   verify: verifyGitCodeDelivery,
   read: readGitCodeDelivery,
   deliveryId: (headers) => headerValue(headers, 'x-gitcode-delivery'),

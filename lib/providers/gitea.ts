@@ -3,7 +3,7 @@
  * HMAC-SHA256; for a form-encoded delivery that is the decoded `payload` field, not the raw body.
  */
 
-import { readGitHubPush } from './github';
+import { claimGitHubSource, readGitHubPush } from './github';
 import {
   firstHeaderValue,
   headerValue,
@@ -97,6 +97,8 @@ function giteaFamilyProvider(
   return {
     id: flavour.id,
     detect: (headers) => headerValue(headers, flavour.eventHeader) !== undefined,
+    // The payload is GitHub's shape, and what is signed is what GitHub's claim searches: the JSON.
+    claimSource: claimGitHubSource,
     verify,
     read: (delivery) => readGiteaFamilyDelivery(flavour, delivery),
     deliveryId: (headers) => firstHeaderValue(headers, flavour.deliveryHeaders),

@@ -6,6 +6,7 @@
 
 import { hmacSha256, safeEqual } from '../crypto';
 import { PayloadError } from '../errors';
+import { TOKEN_SCHEME } from './claim';
 import { sourceIdentity } from './identity';
 import {
   booleanField,
@@ -102,6 +103,8 @@ export const gitee: Provider = {
   id: ProviderIds.gitee,
   detect: (headers) =>
     headerValue(headers, 'x-gitee-event') !== undefined || headerValue(headers, 'x-gitee-ping') !== undefined,
+  // Both modes are cheap per secret: a password compare, or an HMAC of the timestamp (never the body).
+  claimSource: () => TOKEN_SCHEME,
   verify: verifyGiteeToken,
   read: readGiteeDelivery,
   // Gitee sends no id that stays the same across redeliveries.

@@ -4,12 +4,14 @@
  */
 
 import { PayloadError } from '../errors';
+import { claimPathsOnHost } from './claim';
 import { sourceIdentity } from './identity';
 import {
   booleanField,
   headerValue,
   hostOfUrl,
   isZeroSha,
+  jsonPayload,
   objectField,
   readJsonPayload,
   requireString,
@@ -18,7 +20,15 @@ import {
   verifyHexSha256Header,
   type JsonObject,
 } from './shared';
-import { ProviderIds, type Delivery, type Provider, type Push, type ReadResult, type VerifyResult } from './types';
+import {
+  ProviderIds,
+  type Delivery,
+  type Provider,
+  type Push,
+  type ReadResult,
+  type SourceClaim,
+  type VerifyResult,
+} from './types';
 
 /** Verifies `X-Hub-Signature-256`; the legacy SHA-1 `X-Hub-Signature` alone is not accepted. */
 export function verifyGitHubSignature(delivery: Delivery, secrets: readonly string[]): VerifyResult {
@@ -28,6 +38,11 @@ export function verifyGitHubSignature(delivery: Delivery, secrets: readonly stri
     secrets,
     'X-Hub-Signature-256',
   );
+}
+
+/** The repository an unverified delivery names (`full_name` on the host of `html_url`), form-encoded or not. */
+export function claimGitHubSource(delivery: Delivery): SourceClaim {
+  return claimPathsOnHost(jsonPayload(delivery), 'full_name', 'html_url');
 }
 
 /** Reads a GitHub `push` payload (branches and tags alike). */
@@ -59,6 +74,7 @@ export function readGitHubDelivery(delivery: Delivery): ReadResult {
 export const github: Provider = {
   id: ProviderIds.github,
   detect: (headers) => headerValue(headers, 'x-github-event') !== undefined,
+  claimSource: claimGitHubSource,
   verify: verifyGitHubSignature,
   read: readGitHubDelivery,
   deliveryId: (headers) => headerValue(headers, 'x-github-delivery'),

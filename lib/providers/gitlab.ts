@@ -5,6 +5,7 @@
 
 import { hmacSha256, safeEqual } from '../crypto';
 import { PayloadError } from '../errors';
+import { claimPathsOnHost, TOKEN_SCHEME } from './claim';
 import { sourceIdentity } from './identity';
 import {
   firstHeaderValue,
@@ -15,13 +16,22 @@ import {
   objectField,
   readJsonPayload,
   requireString,
+  signedBody,
   stringField,
   verified,
   verifyFailed,
   verifyPlainToken,
   type JsonObject,
 } from './shared';
-import { ProviderIds, type Delivery, type Provider, type Push, type ReadResult, type VerifyResult } from './types';
+import {
+  ProviderIds,
+  type Delivery,
+  type Provider,
+  type Push,
+  type ReadResult,
+  type SourceClaim,
+  type VerifyResult,
+} from './types';
 
 /** How far `webhook-timestamp` may be from `now`, either way (the Standard Webhooks libraries' tolerance). */
 export const GITLAB_TIMESTAMP_TOLERANCE_MS = 5 * 60 * 1000;
@@ -90,6 +100,16 @@ export function verifyGitLabDelivery(delivery: Delivery, secrets: readonly strin
     : verifyGitLabSigningToken(delivery, secrets);
 }
 
+/** The project a GitLab-shaped body names: `path_with_namespace` on the host of `web_url` (GitLab, GitCode). */
+export function claimGitLabShapedSource(delivery: Delivery): SourceClaim {
+  return claimPathsOnHost(signedBody(delivery), 'path_with_namespace', 'web_url');
+}
+
+/** A signing token MACs the body; the classic token is compared as it is. */
+export function claimGitLabSource(delivery: Delivery): SourceClaim {
+  return headerValue(delivery.headers, 'webhook-signature') === undefined ? TOKEN_SCHEME : claimGitLabShapedSource(delivery);
+}
+
 /** Reads a GitLab-shaped push or tag push payload (GitLab, GitCode). */
 export function readGitLabShapedPush(body: JsonObject): Push {
   const kind = stringField(body, 'object_kind');
@@ -126,6 +146,7 @@ export function readGitLabDelivery(delivery: Delivery): ReadResult {
 export const gitlab: Provider = {
   id: ProviderIds.gitlab,
   detect: (headers) => headerValue(headers, 'x-gitlab-event') !== undefined,
+  claimSource: claimGitLabSource,
   verify: verifyGitLabDelivery,
   read: readGitLabDelivery,
   // webhook-id and Idempotency-Key stay the same across retries; the event UUID is older.

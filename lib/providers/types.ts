@@ -1,7 +1,8 @@
 /**
  * The one interface every upstream Git host implements. A provider is pure: no I/O, no clock of its
  * own (the caller passes `now`), no configuration lookups. The pipeline is always
- * detect → verify (over the exact bytes received) → read (only after verification succeeded).
+ * detect → claim (which secrets to try) → verify (over the exact bytes received) → read (only after
+ * verification succeeded).
  */
 
 /** Stable ids; also used in logs and metrics. */
@@ -79,10 +80,26 @@ export type ReadResult =
   /** A verified delivery the bridge has no use for (another event type). */
   | { readonly kind: 'ignored'; readonly reason: string };
 
+/**
+ * What an unverified delivery says it is from, read from its headers and a bounded search of its
+ * body (no parse). Untrusted: it only narrows which secrets are tried, so that a forged body costs
+ * a bounded number of MACs; the secret that verifies must still belong to the source read afterwards.
+ */
+export type SourceClaim =
+  /** Verification compares a short token per secret (cheap): every secret may be tried. */
+  | { readonly scheme: 'token' }
+  /**
+   * Verification MACs the body once per secret. `sources` are the identities the body names (none
+   * when the search found none), `host` the host it names or is known to come from.
+   */
+  | { readonly scheme: 'body-mac'; readonly host: string | undefined; readonly sources: readonly string[] };
+
 export interface Provider {
   readonly id: ProviderId;
   /** True when the headers say this host sent the delivery. Called in a fixed, most-specific-first order. */
   detect(headers: Headers): boolean;
+  /** Whether verifying this delivery MACs its body, and if so the source it claims. Never throws. */
+  claimSource(delivery: Delivery): SourceClaim;
   /**
    * Proves the delivery genuine against any of `secrets` (several at once allow rotation), in
    * constant time. Returns failure, never throws, for missing or malformed signatures.

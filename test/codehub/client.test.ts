@@ -9,11 +9,12 @@ import {
 } from '../../lib/codehub/auth';
 import type { Authenticator } from '../../lib/codehub/auth';
 import { createCodeHubClient } from '../../lib/codehub/client';
-import type { CodeHubClient, Logger } from '../../lib/codehub/client';
-import { createCodeHubFromEnv } from '../../lib/codehub/index';
-import { parseAuthorization, verifySignedRequest } from '../../lib/codehub/sign';
+import type { CodeHubClient } from '../../lib/codehub/client';
+import { createCodeHubFromEnv, IAM_REFUSAL_CACHE_MS } from '../../lib/codehub/index';
+import { parseAuthorization, verifySignedRequest } from '../../lib/codehub/verify';
 import { closeTransportPools } from '../../lib/codehub/transport';
 import type { CodeHubError } from '../../lib/errors';
+import type { Logger } from '../../lib/observability/log';
 import { captureLogger, codeHubErrorOf } from '../support/codehub';
 
 const AK = 'BRIDGEACCESSKEY';
@@ -448,6 +449,63 @@ describe('createCodeHubClient', () => {
     });
   });
 
+  describe('IAM refusals', () => {
+    it('asks IAM once for any number of calls while a refusal is remembered, and again after IAM_REFUSAL_CACHE_MS', async () => {
+      // Prepare
+      let clock = Date.UTC(2024, 0, 1);
+      const fake = await startFakeCodeHub();
+      const codehub = client(fake, iam(fake, { password: `${IAM_PASSWORD}-wrong`, now: () => clock }));
+      const delivery = (): Promise<CodeHubError> => codeHubErrorOf(codehub.startMirrorSync(1, { forceFetch: true }));
+
+      // Act
+      const first = await delivery();
+      for (let i = 0; i < 9; i += 1) await delivery();
+      clock += IAM_REFUSAL_CACHE_MS - 1;
+      const lastRemembered = await delivery();
+      const callsInWindow = fake.iamCalls.length;
+      clock += 1;
+      await delivery();
+
+      // Assess
+      expect([first.code, lastRemembered.code]).toEqual(['CODEHUB_AUTH_FAILED', 'CODEHUB_AUTH_FAILED']);
+      expect([callsInWindow, fake.iamCalls.length]).toEqual([1, 2]);
+      expect(fake.codehubCalls).toHaveLength(0);
+    });
+
+    it('asks IAM again at the next call after a transient failure', async () => {
+      // Prepare
+      const fake = await startFakeCodeHub();
+      fake.iamOutage = { status: 503, body: { error_code: 'APIG.0201', error_msg: 'Backend unavailable' } };
+      const codehub = client(fake, iam(fake));
+
+      // Act
+      await codeHubErrorOf(codehub.startMirrorSync(1, { forceFetch: true }));
+      fake.iamOutage = undefined;
+      const result = await codehub.startMirrorSync(1, { forceFetch: true });
+
+      // Assess
+      expect(result.jid).toBe('09a56216-cb37-494c-b314-d88dc6c9ff57');
+      expect(fake.iamCalls).toHaveLength(2);
+    });
+
+    it('names neither the IAM user, the account nor the project in the error, even when IAM does', async () => {
+      // Prepare
+      const fake = await startFakeCodeHub();
+      fake.iamOutage = {
+        status: 401,
+        body: { error: { code: 'IAM.0101', message: `User ${IAM_USER} of ${IAM_DOMAIN} (project cn-north-4) is locked` } },
+      };
+
+      // Act
+      const error = await codeHubErrorOf(client(fake, iam(fake)).startMirrorSync(1, { forceFetch: true }));
+
+      // Assess
+      expect(error.code).toBe('CODEHUB_AUTH_FAILED');
+      expect(error.message).toContain('IAM.0101');
+      for (const named of [IAM_USER, IAM_DOMAIN, 'cn-north-4']) expect(`${error.message} ${JSON.stringify(error)}`).not.toContain(named);
+    });
+  });
+
   describe('request body', () => {
     it('base64-encodes the source credentials and passes endpoint_uuid', async () => {
       // Prepare
@@ -838,6 +896,64 @@ describe('createCodeHubClient', () => {
         'CH.000404',
         'Repository Not Found',
       ]);
+    });
+  });
+
+  describe('what CodeHub echoes', () => {
+    const SOURCE_USER = 'mirror-bot';
+    const echoes = [
+      `https://${SOURCE_USER}:${SOURCE_PASSWORD}@github.com/acme/api.git`,
+      `git+ssh://${SOURCE_USER}:${encodeURIComponent(SOURCE_PASSWORD)}@git.example/acme/api.git`,
+      `password=${Buffer.from(SOURCE_PASSWORD).toString('base64')}`,
+      `password=${Buffer.from(SOURCE_PASSWORD).toString('base64url')}`,
+      `username=${Buffer.from(SOURCE_USER).toString('base64')}`,
+      `plain ${SOURCE_PASSWORD}`,
+    ];
+    const leaks = [
+      SOURCE_PASSWORD,
+      encodeURIComponent(SOURCE_PASSWORD),
+      Buffer.from(SOURCE_PASSWORD).toString('base64'),
+      Buffer.from(SOURCE_PASSWORD).toString('base64url'),
+      Buffer.from(SOURCE_USER).toString('base64'),
+      `${SOURCE_USER}:`,
+    ];
+    const request = { forceFetch: true, username: SOURCE_USER, password: SOURCE_PASSWORD };
+
+    it.each([
+      ['a 400 error_msg', 400, (echo: string) => ({ error_code: 'CH.010001', error_msg: `clone failed: ${echo}` })],
+      ['a 500 v1 error.message, after retries', 500, (echo: string) => ({ error: { code: 'CH.000001', message: `failed: ${echo}` } })],
+      ['a body that is not JSON', 502, (echo: string) => `<html>${echo}</html>`],
+      ['a 200 without a job id', 200, (echo: string) => ({ result: echo })],
+    ])('redacts the source URL credentials and password in any encoding from %s', async (_what, status, body) => {
+      for (const echo of echoes) {
+        // Prepare
+        const { logger, lines } = captureLogger();
+        const fake = await startFakeCodeHub({ respond: () => ({ status, body: body(echo) }) });
+        const codehub = createCodeHubClient({ endpoint: fake.url, auth: akSk(), logger, retry: { baseMs: 1, random: () => 0 } });
+
+        // Act
+        const error = await codeHubErrorOf(codehub.startMirrorSync(1, request, { deadline: Date.now() + 5000 }));
+
+        // Assess
+        const text = `${error.message} ${String(error.serviceMessage)} ${JSON.stringify(lines)}`;
+        expect(text).toContain('<redacted>');
+        for (const leak of leaks) expect(text).not.toContain(leak);
+      }
+    });
+
+    it('redacts URL credentials from the mirror status CodeHub reports', async () => {
+      // Prepare
+      const url = `https://${SOURCE_USER}:${SOURCE_PASSWORD}@github.com/acme/api.git`;
+      const fake = await startFakeCodeHub({
+        respond: () => ({ status: 200, body: { repository_id: 1, url, last_error: `fatal: unable to access '${url}/': 403` } }),
+      });
+
+      // Act
+      const status = await client(fake, akSk()).getMirrorStatus(1);
+
+      // Assess
+      expect(status.url).toBe('https://<redacted>@github.com/acme/api.git');
+      expect(status.lastError).toBe("fatal: unable to access 'https://<redacted>@github.com/acme/api.git/': 403");
     });
   });
 

@@ -22,9 +22,36 @@ describe('createRepositoryResolver', () => {
     // Assess
     expect(ids).toEqual([42, 42]);
     expect(lookup.mock.calls).toEqual([
-      ['acme-mirror', 'api'],
-      ['group/sub/deeper', 'name'],
+      ['acme-mirror', 'api', {}],
+      ['group/sub/deeper', 'name', {}],
     ]);
+  });
+
+  it("passes the caller's deadline to the lookup", async () => {
+    // Prepare
+    const lookup = vi.fn<RepositoryLookup>(async () => 42);
+    const resolver = createRepositoryResolver(lookup);
+
+    // Act
+    await resolver.resolve('acme/api', { deadline: 1_234_567 });
+
+    // Assess
+    expect(lookup.mock.calls).toEqual([['acme', 'api', { deadline: 1_234_567 }]]);
+  });
+
+  it('releases a caller that joined a lookup in flight at its own deadline, with CODEHUB_TIMEOUT', async () => {
+    // Prepare
+    const clock = manualClock();
+    const lookup = vi.fn<RepositoryLookup>(() => new Promise<number>(() => undefined));
+    const resolver = createRepositoryResolver(lookup, { now: clock.now });
+    void resolver.resolve('acme/api');
+
+    // Act: its deadline is now.
+    const error = await resolver.resolve('acme/api', { deadline: clock.now() }).catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toMatchObject({ code: ErrorCodes.CODEHUB_TIMEOUT });
+    expect(lookup).toHaveBeenCalledTimes(1);
   });
 
   it('caches an id for ttlMs (default 10 minutes), then looks it up again', async () => {

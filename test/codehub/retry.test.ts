@@ -359,6 +359,39 @@ describe('createCodeHubClient with retries', () => {
     expect(transport.calls).toHaveLength(2);
   });
 
+  it('retries resolveRepositoryId after a 429, waiting the Retry-After, inside the deadline', async () => {
+    // Prepare
+    const transport = scriptedTransport([THROTTLED, { status: 200, body: { result: 2111111, status: 'success' } }]);
+    const { codehub, time } = retryingClient(transport);
+    // Act
+    const id = await codehub.resolveRepositoryId('acme', 'api', { deadline: time.now() + 3000 });
+    // Assess
+    expect(id).toBe(2111111);
+    expect(transport.calls).toHaveLength(2);
+    expect(time.sleeps[0]).toBeGreaterThanOrEqual(1000);
+  });
+
+  it("gives resolveRepositoryId's every attempt only the time left before the deadline", async () => {
+    // Prepare
+    const transport = scriptedTransport([SERVER_ERROR, { status: 200, body: { result: 7, status: 'success' } }]);
+    const { codehub, time } = retryingClient(transport);
+    // Act
+    await codehub.resolveRepositoryId('acme', 'api', { deadline: time.now() + 3000 });
+    // Assess: the second attempt starts after the first one's backoff.
+    expect(transport.calls.map((call) => call.totalTimeoutMs)).toEqual([3000, 3000 - (time.sleeps[0] ?? 0)]);
+  });
+
+  it('makes exactly one resolveRepositoryId call for an AK/SK signature failure', async () => {
+    // Prepare
+    const transport = scriptedTransport([SIGNATURE_FAILED, { status: 200, body: { result: 7, status: 'success' } }]);
+    const { codehub, time } = retryingClient(transport);
+    // Act
+    const error = await codehub.resolveRepositoryId('acme', 'api', { deadline: time.now() + 8000 }).catch((e: unknown) => e);
+    // Assess
+    expect(error).toMatchObject({ code: ErrorCodes.CODEHUB_SIGNATURE_FAILED });
+    expect(transport.calls).toHaveLength(1);
+  });
+
   it('makes every call once with retry: false', async () => {
     // Prepare
     const transport = scriptedTransport([SERVER_ERROR, JID]);

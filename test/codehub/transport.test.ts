@@ -1,25 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type * as TransportExports from '../../lib/codehub/transport';
-
-/**
- * The default transport sends a cold container's first calls on node:http and moves to undici once
- * undici has loaded in the background. Whichever stack carries a call, the caller must get the same
- * answer and the same error codes: these tests run every case on both.
- */
-
-type TransportModule = typeof TransportExports;
-type Stack = 'node:http' | 'undici';
-
-/** A transport module with its own state (no pools, undici not loaded), moved to `stack`. */
-async function transportOn(stack: Stack): Promise<TransportModule> {
-  vi.resetModules();
-  const transport = await import('../../lib/codehub/transport');
-  if (stack === 'undici') await transport.loadUndici();
-  modules.push(transport);
-  return transport;
-}
+import { closeTransportPools, undiciTransport, type TransportRequest } from '../../lib/codehub/transport';
 
 interface Received {
   readonly method: string;
@@ -34,11 +16,13 @@ interface Fake {
   readonly received: Received[];
 }
 
-const modules: TransportModule[] = [];
 const servers: (Server | TcpServer)[] = [];
+const rawSockets: Socket[] = [];
 
 afterEach(async () => {
-  await Promise.all(modules.splice(0).map((module) => module.closeTransportPools()));
+  vi.restoreAllMocks();
+  for (const socket of rawSockets.splice(0)) socket.destroy();
+  await closeTransportPools();
   for (const server of servers.splice(0)) {
     if ('closeAllConnections' in server) server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -73,22 +57,31 @@ function defaultAnswer(_call: Received, res: ServerResponse): void {
 
 /** A raw TCP server answering every connection with `reply` bytes, for answers node:http cannot produce. */
 async function startRaw(reply: (socket: Socket) => void): Promise<string> {
-  return listen(createTcpServer((socket) => socket.once('data', () => reply(socket))));
+  return listen(
+    createTcpServer((socket) => {
+      rawSockets.push(socket);
+      socket.once('data', () => reply(socket));
+    }),
+  );
 }
 
-function post(origin: string, extra: { timeoutMs?: number; totalTimeoutMs?: number; body?: string | Buffer } = {}) {
+function post(
+  origin: string,
+  extra: { timeoutMs?: number; totalTimeoutMs?: number; connectTimeoutMs?: number; body?: string | Buffer } = {},
+): TransportRequest {
   return {
     origin,
     path: '/v4/repositories/2111111/remote-mirror?x=1',
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Authorization: 'SDK-HMAC-SHA256 Access=AK, SignedHeaders=host, Signature=00' },
     body: extra.body ?? Buffer.from('{"force_fetch":true}'),
+    connectTimeoutMs: extra.connectTimeoutMs ?? 2000,
     timeoutMs: extra.timeoutMs ?? 5000,
-    ...(extra.totalTimeoutMs === undefined ? {} : { totalTimeoutMs: extra.totalTimeoutMs }),
+    totalTimeoutMs: extra.totalTimeoutMs,
   };
 }
 
-/** The error `promise` rejects with; transport errors are CodeHubErrors (checked by name: modules are reloaded). */
+/** The error `promise` rejects with. */
 async function failureOf(promise: Promise<unknown>): Promise<{ name: string; code: string; message: string; status?: number }> {
   try {
     await promise;
@@ -98,19 +91,16 @@ async function failureOf(promise: Promise<unknown>): Promise<{ name: string; cod
   throw new Error('expected the call to fail');
 }
 
-describe.each<Stack>(['node:http', 'undici'])('undiciTransport on %s', (stack) => {
+describe('undiciTransport', () => {
   it('sends the exact bytes and headers, and answers status, lower-case headers and body', async () => {
     // Prepare
     const fake = await startFake();
-    const { undiciTransport, activeHttpStack } = await transportOn(stack);
     const body = Buffer.from('{"force_fetch":true,"username":"dXNlcg=="}');
 
     // Act
-    const stackUsed = activeHttpStack();
     const response = await undiciTransport(post(fake.origin, { body }));
 
     // Assess
-    expect(stackUsed).toBe(stack);
     expect(response).toEqual({
       status: 200,
       headers: expect.objectContaining({ 'content-type': 'application/json', 'x-request-id': 'r-1' }) as unknown,
@@ -132,7 +122,6 @@ describe.each<Stack>(['node:http', 'undici'])('undiciTransport on %s', (stack) =
       res.writeHead(429, { 'retry-after': '3' });
       res.end('{"error_code":"APIG.0308","error_msg":"The throttling threshold has been reached"}');
     });
-    const { undiciTransport } = await transportOn(stack);
 
     // Act
     const response = await undiciTransport(post(fake.origin));
@@ -146,7 +135,6 @@ describe.each<Stack>(['node:http', 'undici'])('undiciTransport on %s', (stack) =
   it('sends a bodyless GET without a body', async () => {
     // Prepare
     const fake = await startFake();
-    const { undiciTransport } = await transportOn(stack);
 
     // Act
     await undiciTransport({ ...post(fake.origin), method: 'GET', body: Buffer.alloc(0) });
@@ -160,15 +148,13 @@ describe.each<Stack>(['node:http', 'undici'])('undiciTransport on %s', (stack) =
   it('keeps connections alive between calls', async () => {
     // Prepare
     const fake = await startFake();
-    const { undiciTransport } = await transportOn(stack);
 
-    // Act: each call made as soon as the previous one has answered (on node:http, before the
-    // transport moves to undici, which waits for the event loop to come round).
-    for (let i = 0; i < (stack === 'undici' ? 5 : 2); i += 1) await undiciTransport(post(fake.origin));
+    // Act
+    for (let i = 0; i < 5; i += 1) await undiciTransport(post(fake.origin));
 
-    // Assess: node:http reuses its socket; undici's Pool may open a second one when a call is
-    // dispatched before the previous one has released the first.
-    expect(new Set(fake.received.map((call) => call.socket)).size).toBeLessThanOrEqual(stack === 'undici' ? 2 : 1);
+    // Assess: the Pool may open a second socket when a call is dispatched before the previous one
+    // has released the first.
+    expect(new Set(fake.received.map((call) => call.socket)).size).toBeLessThanOrEqual(2);
   });
 
   it('fails with CODEHUB_UNREACHABLE when the connection is refused', async () => {
@@ -176,7 +162,6 @@ describe.each<Stack>(['node:http', 'undici'])('undiciTransport on %s', (stack) =
     const closed = await startFake();
     const server = servers.pop();
     await new Promise<void>((resolve) => server?.close(() => resolve()));
-    const { undiciTransport } = await transportOn(stack);
 
     // Act
     const error = await failureOf(undiciTransport(post(closed.origin)));
@@ -191,7 +176,6 @@ describe.each<Stack>(['node:http', 'undici'])('undiciTransport on %s', (stack) =
   it('fails with CODEHUB_TIMEOUT when no answer comes within timeoutMs', async () => {
     // Prepare
     const fake = await startFake(() => undefined);
-    const { undiciTransport } = await transportOn(stack);
     const started = Date.now();
 
     // Act
@@ -206,7 +190,6 @@ describe.each<Stack>(['node:http', 'undici'])('undiciTransport on %s', (stack) =
   it('fails with CODEHUB_TIMEOUT as soon as the total timeout passes', async () => {
     // Prepare
     const fake = await startFake(() => undefined);
-    const { undiciTransport } = await transportOn(stack);
     const started = Date.now();
 
     // Act
@@ -221,7 +204,6 @@ describe.each<Stack>(['node:http', 'undici'])('undiciTransport on %s', (stack) =
   it('fails with CODEHUB_TIMEOUT without sending when no time is left', async () => {
     // Prepare
     const fake = await startFake();
-    const { undiciTransport } = await transportOn(stack);
 
     // Act
     const error = await failureOf(undiciTransport(post(fake.origin, { totalTimeoutMs: 0 })));
@@ -234,7 +216,6 @@ describe.each<Stack>(['node:http', 'undici'])('undiciTransport on %s', (stack) =
   it('fails with CODEHUB_BAD_RESPONSE when the answer is not HTTP', async () => {
     // Prepare
     const origin = await startRaw((socket) => socket.end('SSH-2.0-OpenSSH_9.6\r\n\r\n'));
-    const { undiciTransport } = await transportOn(stack);
 
     // Act
     const error = await failureOf(undiciTransport(post(origin)));
@@ -249,7 +230,6 @@ describe.each<Stack>(['node:http', 'undici'])('undiciTransport on %s', (stack) =
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(Buffer.alloc(1024 * 1024 + 10, 0x20));
     });
-    const { undiciTransport } = await transportOn(stack);
 
     // Act
     const error = await failureOf(undiciTransport(post(fake.origin)));
@@ -265,7 +245,6 @@ describe.each<Stack>(['node:http', 'undici'])('undiciTransport on %s', (stack) =
       socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"jid":');
       setTimeout(() => socket.destroy(), 20);
     });
-    const { undiciTransport } = await transportOn(stack);
 
     // Act
     const error = await failureOf(undiciTransport(post(origin)));
@@ -273,58 +252,34 @@ describe.each<Stack>(['node:http', 'undici'])('undiciTransport on %s', (stack) =
     // Assess
     expect(error.code).toBe('CODEHUB_UNREACHABLE');
   });
-});
 
-describe('the move from node:http to undici', () => {
-  it('starts on node:http, loads undici once the first call has settled, and answers the same on it', async () => {
-    // Prepare
-    const fake = await startFake();
-    const { undiciTransport, activeHttpStack } = await transportOn('node:http');
+  it('fails with CODEHUB_TIMEOUT at the deadline while still connecting', async () => {
+    // Prepare: TCP accepted, TLS handshake never answered, so the connect never completes.
+    const port = new URL(await startRaw(() => undefined)).port;
+    const started = Date.now();
 
     // Act
-    const first = await undiciTransport(post(fake.origin));
-    const stackDuringFirstAnswer = activeHttpStack();
-    await vi.waitFor(() => expect(activeHttpStack()).toBe('undici'), { timeout: 5000, interval: 10 });
-    const second = await undiciTransport(post(fake.origin));
+    const error = await failureOf(undiciTransport(post(`https://127.0.0.1:${port}`, { connectTimeoutMs: 10_000, totalTimeoutMs: 150 })));
 
     // Assess
-    expect(stackDuringFirstAnswer).toBe('node:http');
-    expect(second).toEqual(first);
-    expect(fake.received).toHaveLength(2);
-    // undici opens its own connection; node:http's is closed once undici carries the calls.
-    expect(fake.received[1]?.socket).not.toBe(fake.received[0]?.socket);
-    await vi.waitFor(() => expect(fake.received[0]?.socket.destroyed).toBe(true), { timeout: 2000, interval: 10 });
+    expect(error.code).toBe('CODEHUB_TIMEOUT');
+    expect(error.message).toContain('before the deadline');
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 
-  it('moves after a failed first call too, and keeps the error codes', async () => {
-    // Prepare
-    const closed = await startFake();
-    const server = servers.pop();
-    await new Promise<void>((resolve) => server?.close(() => resolve()));
-    const { undiciTransport, activeHttpStack } = await transportOn('node:http');
-
-    // Act
-    const onNodeHttp = await failureOf(undiciTransport(post(closed.origin)));
-    await vi.waitFor(() => expect(activeHttpStack()).toBe('undici'), { timeout: 5000, interval: 10 });
-    const onUndici = await failureOf(undiciTransport(post(closed.origin)));
-
-    // Assess
-    expect(onNodeHttp.code).toBe('CODEHUB_UNREACHABLE');
-    expect(onUndici.code).toBe('CODEHUB_UNREACHABLE');
-  });
-
-  it('answers concurrent calls made before undici has loaded, each on its own node:http connection', async () => {
+  it('opens a new connection once the pool has sat idle past keep-alive by the wall clock (a thawed container)', async () => {
     // Prepare
     const fake = await startFake();
-    const { undiciTransport, activeHttpStack } = await transportOn('node:http');
+    await undiciTransport(post(fake.origin));
+    await undiciTransport(post(fake.origin));
+    const thawedAt = Date.now() + 60_000;
 
-    // Act: ten at once, before anything has settled.
-    const stackUsed = activeHttpStack();
-    const answers = await Promise.all(Array.from({ length: 10 }, () => undiciTransport(post(fake.origin))));
+    // Act: the container was frozen for a minute; its keep-alive timers never ran.
+    vi.spyOn(Date, 'now').mockReturnValue(thawedAt);
+    await undiciTransport(post(fake.origin));
 
     // Assess
-    expect(stackUsed).toBe('node:http');
-    expect(answers.every((answer) => answer.status === 200)).toBe(true);
-    expect(new Set(fake.received.map((call) => call.socket)).size).toBe(10);
+    const [first, second, third] = fake.received.map((call) => call.socket);
+    expect([first, second]).not.toContain(third);
   });
 });

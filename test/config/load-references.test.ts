@@ -281,11 +281,16 @@ describe('inspectMirrorConfig', () => {
     expect(error.field).toBe('webhooks["gitlab.example.com"].secret[2]');
   });
 
-  it('checks env: references against the environment when given one', () => {
+  it('uses the env: references the environment holds and lists the others, unset or empty', () => {
     // Act
-    const error = configError(() => inspectMirrorConfig(REFERENCES_YAML, {}, parseYaml));
+    const held = inspectMirrorConfig(REFERENCES_YAML, { GL_LOCAL: 'local' }, parseYaml);
+    const unset = inspectMirrorConfig(REFERENCES_YAML, {}, parseYaml);
+    const empty = inspectMirrorConfig(REFERENCES_YAML, { GL_LOCAL: '' }, parseYaml);
 
     // Assess
-    expect(error.message).toMatch(/GL_LOCAL, which is not set/);
+    expect(held.config.webhooks.get('gitlab.example.com')?.[2]).toBe('local');
+    expect(held.unresolvedVariables).toEqual([]);
+    expect(unset.unresolvedVariables).toEqual([{ field: 'webhooks["gitlab.example.com"].secret[2]', name: 'GL_LOCAL', state: 'unset' }]);
+    expect(empty.unresolvedVariables).toEqual([{ field: 'webhooks["gitlab.example.com"].secret[2]', name: 'GL_LOCAL', state: 'empty' }]);
   });
 });

@@ -289,6 +289,13 @@ describe('parseMirrorConfig', () => {
       ['a malformed %-escape', 'github.com/acme/%zz', /host\/path/],
       ['a __proto__ host', '__proto__/acme/api', /host\/path/],
       ['a scp-style address', 'git@github.com:acme/api.git', /credentials/],
+      ['a trailing slash', 'github.com/acme/api/', /empty path segment/],
+      ['a dot-dot segment', 'github.com/other/../acme/api', /\. or \.\. path segment/],
+      ['a %-escaped letter', 'github.com/acme/%61pi', /%-escape of a letter/],
+      ['a %-escaped slash', 'github.com/acme%2Fapi', /%/],
+      ['a fragment', 'github.com/acme/api#x', /host\/path/],
+      ['a backslash', 'github.com/acme\\api', /host\/path/],
+      ['a control character', 'github.com/acme/api\u0000', /host\/path/],
     ])('rejects a source that is %s', (_, source, message) => {
       // Act
       const error = configError(() => parseMirrorConfig(withMirror({ source }), {}));
@@ -313,7 +320,6 @@ describe('parseMirrorConfig', () => {
     it.each([
       ['GitHub.com/Acme/API', 'github.com/acme/api'],
       ['https://github.com/acme/api.git', 'github.com/acme/api'],
-      ['github.com/acme/api/', 'github.com/acme/api'],
       ['git.example.com:443/group/sub/project', 'git.example.com/group/sub/project'],
       ['bitbucket.example.com:7990/PROJ/service', 'bitbucket.example.com:7990/proj/service'],
     ])('normalises %s to %s', (source, identity) => {

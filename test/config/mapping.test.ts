@@ -4,14 +4,18 @@ import type { MirrorConfig, MirrorTarget, PathMirror, WildcardMirror } from '../
 import {
   buildMirrorIndex,
   candidateSecrets,
+  candidateSecretsFor,
   effectiveSecrets,
+  MAX_BODY_MACS,
   mirrorsFor,
   mirrorWantsRefs,
   pathMirrorsFor,
   refMatches,
   secretAuthorisesSource,
   selectMirrors,
+  SHORT_BODY_CHARS,
 } from '../../lib/config/mapping';
+import type { Delivery, SourceClaim } from '../../lib/providers/types';
 
 function mirror(source: string, repositoryId: number, options: { secrets?: string[]; refs?: string[] } = {}): MirrorTarget {
   return { source, repositoryId, secrets: options.secrets, refs: options.refs, forceFetch: true };
@@ -100,7 +104,7 @@ describe('mirrorsFor', () => {
     expect(mirrors).toEqual([]);
   });
 
-  it.each(['GitHub.com/Acme/API', 'https://github.com/acme/api.git', 'github.com:443/acme/api/'])(
+  it.each(['GitHub.com/Acme/API', 'https://github.com/acme/api.git', 'github.com:443/acme/api'])(
     'finds the mirrors of a source written as %s',
     (source) => {
       // Prepare
@@ -564,5 +568,83 @@ describe('secrets with path and wildcard mirrors', () => {
     expect(mirrorsFor(index, 'github.com/acme/api')).toEqual([API]);
     expect(pathMirrorsFor(index, 'github.com/acme/api')).toEqual([]);
     expect(secretAuthorisesSource(index, 's', 'github.com/acme/api')).toBe(true);
+  });
+});
+
+describe('candidateSecretsFor', () => {
+  const LARGE: Delivery = { headers: {}, bodyText: 'x'.repeat(SHORT_BODY_CHARS + 1), rawBody: Buffer.alloc(0), now: 0 };
+  const claiming = (claim: SourceClaim) => ({ claimSource: () => claim });
+  const bodyMac = (host: string | undefined, ...sources: string[]): SourceClaim => ({ scheme: 'body-mac', host, sources });
+  /** 1,000 mirrors, each with its own secret, and two path and wildcard mirrors with theirs. */
+  const MANY = configOf(
+    { 'github.com': ['gh-host'], 'gitlab.example.com': ['gl-host'] },
+    Array.from({ length: 1000 }, (_, i) => mirror(`github.com/acme/repo${i}`, i + 1, { secrets: [`own-${i}`] })),
+    [pathMirror('github.com/acme/repo500', 'mirrors/repo500', { secrets: ['path-500'] })],
+    [
+      wildcardMirror('github.com/acme/*', 'acme/{name}', { secrets: ['acme-wild'] }),
+      wildcardMirror('gitlab.example.com/*', 'gl/{name}', { secrets: ['gl-wild'] }),
+    ],
+  );
+
+  it("tries the claimed source's secrets: its host's, then its mirrors' by id, path and wildcard", () => {
+    // Prepare
+    const index = buildMirrorIndex(MANY);
+
+    // Act
+    const secrets = candidateSecretsFor(index, claiming(bodyMac('github.com', 'github.com/acme/repo500')), LARGE);
+
+    // Assess
+    expect(secrets.slice(0, 4)).toEqual(['gh-host', 'own-500', 'path-500', 'acme-wild']);
+    expect(secrets).toHaveLength(MAX_BODY_MACS);
+  });
+
+  it('tries at most MAX_BODY_MACS secrets, however many sources the body claims', () => {
+    // Prepare
+    const index = buildMirrorIndex(MANY);
+    const sources = Array.from({ length: 100 }, (_, i) => `github.com/acme/repo${i}`);
+
+    // Act
+    const secrets = candidateSecretsFor(index, claiming(bodyMac('github.com', ...sources)), LARGE);
+
+    // Assess
+    expect(secrets).toEqual(['gh-host', 'own-0', 'acme-wild', 'own-1', 'own-2', 'own-3', 'own-4', 'own-5']);
+  });
+
+  it('without a claimed source, tries the host secrets and its wildcards first, then the rest in config order', () => {
+    // Prepare
+    const index = buildMirrorIndex(MANY);
+
+    // Act
+    const onHost = candidateSecretsFor(index, claiming(bodyMac('gitlab.example.com')), LARGE);
+    const nowhere = candidateSecretsFor(index, claiming(bodyMac(undefined)), LARGE);
+
+    // Assess
+    expect(onHost).toEqual(['gl-host', 'gl-wild', 'gh-host', 'own-0', 'own-1', 'own-2', 'own-3', 'own-4']);
+    expect(nowhere).toEqual(candidateSecrets(index).slice(0, MAX_BODY_MACS));
+  });
+
+  it('tries every secret of a config that has a few, whatever the body claims', () => {
+    // Prepare
+    const index = buildMirrorIndex(CONFIG);
+
+    // Act
+    const secrets = candidateSecretsFor(index, claiming(bodyMac('github.com', 'github.com/acme/private')), LARGE);
+
+    // Assess
+    expect(secrets).toEqual(['github-secret', 'private-new', 'private-old', 'gl-new', 'gl-old']);
+  });
+
+  it('tries every secret on a token scheme, and on a body short enough to MAC cheaply', () => {
+    // Prepare
+    const index = buildMirrorIndex(MANY);
+    const short: Delivery = { ...LARGE, bodyText: '{"test":true}' };
+
+    // Act
+    const byToken = candidateSecretsFor(index, claiming({ scheme: 'token' }), LARGE);
+    const byShortBody = candidateSecretsFor(index, claiming(bodyMac(undefined)), short);
+
+    // Assess
+    expect(byToken).toBe(candidateSecrets(index));
+    expect(byShortBody).toBe(candidateSecrets(index));
   });
 });

@@ -204,7 +204,7 @@ describe('resolveSecretReferences', () => {
     expect(error.message).not.toContain(CANARY);
   });
 
-  it('names the first failing field in config order and counts the others', async () => {
+  it('lists every failing field in config order, naming the first and counting the others', async () => {
     // Prepare
     const fetchers = fakeFetchers({ '/ok': 'v' });
     const uses = [use('first', 'ssm:/ok'), use('second', 'ssm:/gone'), use('third', 'secretsmanager:gone'), use('fourth', 'ssm:/gone2')];
@@ -214,7 +214,8 @@ describe('resolveSecretReferences', () => {
 
     // Assess
     expect(error.field).toBe('second');
-    expect(error.message).toMatch(/\(and 2 more unresolvable references\)$/);
+    expect(error.message).toMatch(/\(and 2 more problems\)$/);
+    expect(error.problems.map(({ field }) => field)).toEqual(['second', 'third', 'fourth']);
   });
 
   it('does not quote an AWS error message, only its name', async () => {

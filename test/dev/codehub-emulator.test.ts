@@ -12,7 +12,8 @@ import type { Emulator, EmulatorOptions } from '../../dev/codehub-emulator/index
 import { createAkSkAuthenticator, createIamAuthenticator, createStaticTokenAuthenticator } from '../../lib/codehub/auth';
 import type { Authenticator } from '../../lib/codehub/auth';
 import { createCodeHubClient } from '../../lib/codehub/client';
-import type { CodeHubClient, Logger, MirrorStatus } from '../../lib/codehub/client';
+import type { CodeHubClient, MirrorStatus } from '../../lib/codehub/client';
+import type { Logger } from '../../lib/observability/log';
 import { signRequest } from '../../lib/codehub/sign';
 import { closeTransportPools } from '../../lib/codehub/transport';
 import { captureLogger, codeHubErrorOf } from '../support/codehub';

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { verifySignedRequest } from '../../lib/codehub/sign';
+import { verifySignedRequest } from '../../lib/codehub/verify';
 import { closeTransportPools } from '../../lib/codehub/transport';
 import { fakeContext, httpApiEvent } from '../support/lambda';
 
@@ -184,6 +184,26 @@ describe('handlers/webhook', () => {
       ['gh-1', 'req-first', 'req-first'],
       ['gh-2', 'req-second', 'req-second'],
     ]);
+  });
+
+  it.each([
+    ['null', null],
+    ['a string', 'hello'],
+    ['an array', []],
+  ])('answers 400 BAD_EVENT in JSON to %s as the event, through the routing, without throwing', async (_name, event) => {
+    // Prepare
+    stubEnvironment({
+      webhooks: { 'github.com': { secret: 'env:HOOK_SECRET' } },
+      mirrors: [{ source: 'github.com/acme/api', repository_id: 2111 }],
+    });
+    const handler = await importHandler();
+    const before = received.length;
+    // Act
+    const response = await handler(event, fakeContext());
+    // Assess
+    expect(response.statusCode).toBe(400);
+    expect(JSON.parse(response.body)).toMatchObject({ code: 'BAD_EVENT' });
+    expect(received.length).toBe(before);
   });
 
   it('fails at cold start with a message naming the invalid field', async () => {

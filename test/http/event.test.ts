@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { jsonResponse, readHttpRequest } from '../../lib/http/event';
+import { isHttpEvent, jsonResponse, readHttpRequest } from '../../lib/http/event';
 import { httpApiEvent, restApiEvent } from '../support/lambda';
 
 describe('readHttpRequest', () => {
-  it('reads an HTTP API 2.0 event with its method, headers and body bytes', () => {
+  it('reads an HTTP API 2.0 event with its method, headers and body', () => {
     // Prepare
     const event = httpApiEvent({ headers: { 'X-GitHub-Event': 'push' }, body: '{"a":"é"}' });
     // Act
@@ -11,7 +11,7 @@ describe('readHttpRequest', () => {
     // Assess
     expect(request.method).toBe('POST');
     expect(request.headers['x-github-event']).toBe('push');
-    expect(request.rawBody.equals(Buffer.from('{"a":"é"}', 'utf8'))).toBe(true);
+    expect(request.body).toBe('{"a":"é"}');
   });
 
   it('decodes a base64 body to the exact bytes sent, including bytes that are not UTF-8', () => {
@@ -21,7 +21,7 @@ describe('readHttpRequest', () => {
     // Act
     const request = readHttpRequest(event);
     // Assess
-    expect(request.rawBody.equals(bytes)).toBe(true);
+    expect(Buffer.isBuffer(request.body) && request.body.equals(bytes)).toBe(true);
   });
 
   it('lower-cases the mixed-case headers of a REST API 1.0 event', () => {
@@ -64,7 +64,7 @@ describe('readHttpRequest', () => {
     const request = readHttpRequest(event);
     // Assess
     expect(request.method).toBe('');
-    expect(request.rawBody.length).toBe(0);
+    expect(request.bodyLength).toBe(0);
   });
 });
 
@@ -79,31 +79,33 @@ describe('jsonResponse', () => {
   });
 });
 
-describe('readHttpRequest: body text', () => {
-  it('keeps a text body as text beside its bytes, so JSON need not be decoded twice', () => {
+describe('readHttpRequest: the body as it arrived', () => {
+  it('keeps a text body as the event\'s own string, so JSON is hashed and parsed as text, never copied', () => {
+    // Prepare
+    const event = httpApiEvent({ headers: {}, body: '{"a":"é"}' });
     // Act
-    const request = readHttpRequest(httpApiEvent({ headers: {}, body: '{"a":"é"}' }));
+    const request = readHttpRequest(event);
     // Assess
-    expect(request.bodyText).toBe('{"a":"é"}');
-    expect(request.rawBody.toString('utf8')).toBe(request.bodyText);
+    expect(request.body).toBe(event.body);
   });
 
-  it('keeps no text for a body with a lone surrogate, whose bytes differ from its text', () => {
+  it('gives the bytes of a body with a lone surrogate, whose bytes differ from its text', () => {
     // Prepare
     const event = httpApiEvent({ headers: {}, body: '' });
     event.body = '{"a":"\uD800"}';
     // Act
     const request = readHttpRequest(event);
     // Assess
-    expect(request.bodyText).toBeUndefined();
-    expect(request.rawBody.toString('utf8')).toBe('{"a":"\uFFFD"}');
+    expect(Buffer.isBuffer(request.body)).toBe(true);
+    expect(request.body.toString()).toBe('{"a":"\uFFFD"}');
   });
 
-  it('keeps no text for a base64 body', () => {
+  it('gives the decoded bytes of a base64 body', () => {
     // Act
     const request = readHttpRequest(httpApiEvent({ headers: {}, body: '{}', base64: true }));
     // Assess
-    expect(request.bodyText).toBeUndefined();
+    expect(Buffer.isBuffer(request.body)).toBe(true);
+    expect(request.body.toString()).toBe('{}');
   });
 
   it('counts the body in bytes, not characters, whatever the encoding it arrived in', () => {
@@ -116,21 +118,36 @@ describe('readHttpRequest: body text', () => {
       httpApiEvent({ headers: {}, body: Buffer.from([0xff, 0x00, 0x7b]), base64: true }),
       httpApiEvent({ headers: {}, body: '' }),
     ];
-
     // Act
     const requests = events.map((event) => readHttpRequest(event));
-
     // Assess
     expect(requests.map((request) => request.bodyLength)).toEqual([17, 4, 3, 0]);
-    for (const request of requests) expect(request.bodyLength).toBe(request.rawBody.length);
+    for (const request of requests) expect(request.bodyLength).toBe(Buffer.byteLength(request.body));
+  });
+});
+
+describe('isHttpEvent', () => {
+  it.each([
+    ['null', null],
+    ['undefined', undefined],
+    ['a string', 'POST /webhook'],
+    ['a number', 42],
+    ['an array', [{ version: '2.0' }]],
+  ])('refuses %s', (_name, event) => {
+    // Act
+    const verdict = isHttpEvent(event);
+    // Assess
+    expect(verdict).toBe(false);
   });
 
-  it('builds the bytes of a text body once, on first read', () => {
+  it('takes any object, which readHttpRequest then reads without throwing', () => {
+    // Prepare
+    const odd = { version: '2.0', requestContext: 'x', headers: 'not-a-map', multiValueHeaders: 7, body: 7 };
     // Act
-    const request = readHttpRequest(httpApiEvent({ headers: {}, body: '{"a":1}' }));
-
+    const verdict = isHttpEvent(odd);
+    const request = verdict ? readHttpRequest(odd) : undefined;
     // Assess
-    expect(request.rawBody).toBe(request.rawBody);
-    expect(request.rawBody.toString('utf8')).toBe('{"a":1}');
+    expect(verdict).toBe(true);
+    expect(request).toEqual({ method: '', headers: {}, body: '', bodyLength: 0 });
   });
 });

@@ -72,6 +72,19 @@ describe('isStatusRequest', () => {
     expect(routed).toBe(true);
   });
 
+  it.each([
+    ['null', null],
+    ['undefined', undefined],
+    ['a string', '/mirrors'],
+    ['an array', [{ rawPath: '/mirrors' }]],
+  ])('sends %s to the pipeline without throwing, for it to answer 400', (_name, event) => {
+    // Act
+    const routed = isStatusRequest(event);
+    // Assess
+    expect(routed).toBe(false);
+    expect(requestPath(event)).toBe('');
+  });
+
   it('sends a deployed webhook event (rawPath /webhook) to the pipeline', () => {
     // Act
     const routed = isStatusRequest(httpApiEvent({ headers: {}, body: '{}' }));

@@ -2,15 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { MirrorStatus } from '../../lib/codehub/client';
 import type { MirrorSyncRequest } from '../../lib/codehub/types';
 import type { MirrorTarget } from '../../lib/config/types';
-import { CodeHubError, ConfigError, ErrorCodes } from '../../lib/errors';
+import { CodeHubError, ErrorCodes } from '../../lib/errors';
 import { createLogger } from '../../lib/observability/log';
 import {
-  DEFAULT_RECONCILE_SETTINGS,
   createPacer,
   decideReconcile,
   metricLine,
   reconcileMirrors,
-  reconcileSettingsFromEnv,
   type ReconcileCodeHub,
   type ReconcileOptions,
   resolvePathMirrors,
@@ -285,36 +283,6 @@ describe('metricLine', () => {
     };
     // Assess
     for (const { Name } of line._aws.CloudWatchMetrics[0]?.Metrics ?? []) expect(typeof line[Name]).toBe('number');
-  });
-});
-
-describe('reconcileSettingsFromEnv', () => {
-  it('defaults to 60 minutes, 5 calls/s and 2 at once', () => {
-    // Act
-    const settings = reconcileSettingsFromEnv({});
-    // Assess
-    expect(settings).toEqual(DEFAULT_RECONCILE_SETTINGS);
-    expect(settings).toEqual({ staleAfterMs: HOUR, ratePerSecond: 5, concurrency: 2 });
-  });
-
-  it('reads the variables', () => {
-    // Act
-    const settings = reconcileSettingsFromEnv({ RECONCILE_STALE_AFTER_MINUTES: '30', RECONCILE_RATE_PER_SECOND: '0.5', RECONCILE_CONCURRENCY: '4' });
-    // Assess
-    expect(settings).toEqual({ staleAfterMs: 30 * 60 * 1000, ratePerSecond: 0.5, concurrency: 4 });
-  });
-
-  it.each([
-    ['RECONCILE_STALE_AFTER_MINUTES', 'soon'],
-    ['RECONCILE_RATE_PER_SECOND', '0'],
-    ['RECONCILE_CONCURRENCY', '1.5'],
-    ['RECONCILE_CONCURRENCY', '-2'],
-  ])('refuses %s=%s', (name, value) => {
-    // Act
-    const attempt = () => reconcileSettingsFromEnv({ [name]: value });
-    // Assess
-    expect(attempt).toThrow(ConfigError);
-    expect(attempt).toThrow(name);
   });
 });
 

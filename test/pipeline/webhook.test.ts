@@ -6,8 +6,9 @@ import { parseMirrorConfig } from '../../lib/config/load';
 import { CodeHubError, ErrorCodes } from '../../lib/errors';
 import { createLogger } from '../../lib/observability/log';
 import { buildMirrorIndex, type MirrorIndexInput } from '../../lib/config/mapping';
-import { createMemoryIdempotencyStore } from '../../lib/pipeline/idempotency';
-import { DEFAULT_BUDGETS_MS, budgetFor, createWebhookHandler, type DeliveryRecord, type WebhookOptions } from '../../lib/pipeline/webhook';
+import { createMemoryIdempotencyStore, type IdempotencyStore } from '../../lib/pipeline/idempotency';
+import type { DeliveryRecord } from '../../lib/observability/delivery';
+import { createWebhookHandler, type WebhookOptions } from '../../lib/pipeline/webhook';
 import { fakeContext, httpApiEvent, restApiEvent } from '../support/lambda';
 
 const HOST_SECRET = 'host-secret-value-1';
@@ -252,7 +253,7 @@ describe('webhook pipeline: answers to the Git host', () => {
     expect(codehub.calls).toHaveLength(0);
   });
 
-  it('answers 405 to anything but POST', async () => {
+  it('answers 405 to anything but POST, as the same error shape as every rejection', async () => {
     // Prepare
     const { handler } = setup();
     // Act
@@ -260,6 +261,25 @@ describe('webhook pipeline: answers to the Git host', () => {
     // Assess
     expect(response.statusCode).toBe(405);
     expect(response.headers?.['allow']).toBe('POST');
+    expect(bodyOf(response)).toEqual({ error: 'only POST is accepted', code: ErrorCodes.METHOD_NOT_ALLOWED });
+  });
+
+  it.each([
+    ['null', null],
+    ['undefined', undefined],
+    ['a string', '{"version":"2.0"}'],
+    ['a number', 7],
+    ['an array', [httpApiEvent({ headers: {}, body: '' })]],
+  ])('answers 400 BAD_EVENT in JSON to %s as the event, without throwing', async (_name, event) => {
+    // Prepare
+    const { handler, codehub } = setup();
+    // Act
+    const response = await handler(event);
+    // Assess
+    expect(response.statusCode).toBe(400);
+    expect(response.headers?.['content-type']).toMatch(/^application\/json/);
+    expect(bodyOf(response)).toMatchObject({ code: ErrorCodes.BAD_EVENT });
+    expect(codehub.calls).toHaveLength(0);
   });
 
   it('answers 413 to a body over the limit before verifying it', async () => {
@@ -381,26 +401,6 @@ describe('webhook pipeline: budgets per host', () => {
     expect(githubCall?.options?.deadline).toBeGreaterThanOrEqual(before + 8000);
     expect(githubCall?.options?.deadline).toBeLessThanOrEqual(after + 8000);
   });
-
-  it('takes one budget for every host, or a map that overrides some hosts', () => {
-    // Act
-    const single = budgetFor(3000, 'gitea');
-    const mapped = [budgetFor({ gitea: 2500 }, 'gitea'), budgetFor({ gitea: 2500 }, 'gogs')];
-    // Assess
-    expect(single).toBe(3000);
-    expect(mapped).toEqual([2500, DEFAULT_BUDGETS_MS.gogs]);
-  });
-
-  it('keeps every default budget under its host\'s wait', () => {
-    // Prepare
-    // Hosts that document no wait are held to the common 10 s.
-    const hostWaitMs: Record<string, number> = { gitea: 5000, forgejo: 5000, gogs: 15_000 };
-    // Act
-    const over = Object.entries(DEFAULT_BUDGETS_MS).filter(([host, budget]) => budget >= (hostWaitMs[host] ?? 10_000) - 500);
-    // Assess
-    expect(over).toEqual([]);
-  });
-
 });
 
 describe('webhook pipeline: failures the Git host must see', () => {
@@ -565,6 +565,37 @@ function heldCodeHub() {
   return { codehub, calls, release: () => pending.splice(0).forEach((resolve) => resolve()) };
 }
 
+describe('webhook pipeline: what the idempotency store says', () => {
+  it('answers 409 DELIVERY_IN_PROGRESS when the first delivery is still being answered at this one\'s deadline', async () => {
+    // Prepare
+    const records: DeliveryRecord[] = [];
+    const store: IdempotencyStore = { kind: 'persistent', once: async () => ({ kind: 'in-progress' }) };
+    const { handler, codehub } = setup({ idempotency: store, observe: (r) => records.push(r) });
+    const body = githubPush('acme/api');
+    // Act
+    const response = await handler(httpApiEvent({ headers: githubHeaders(body, HOST_SECRET), body }));
+    // Assess
+    expect(response.statusCode).toBe(409);
+    expect(bodyOf(response)).toMatchObject({ code: ErrorCodes.DELIVERY_IN_PROGRESS });
+    expect(records).toEqual([expect.objectContaining({ outcome: 'rejected', statusCode: 409, code: ErrorCodes.DELIVERY_IN_PROGRESS, host: 'github', deliveryId: 'd-1' })]);
+    expect(codehub.calls).toHaveLength(0);
+  });
+
+  it('answers 500 INTERNAL_ERROR when the store fails, and records the error', async () => {
+    // Prepare
+    const records: DeliveryRecord[] = [];
+    const store: IdempotencyStore = { kind: 'persistent', once: () => Promise.reject(new TypeError('a bug')) };
+    const { handler } = setup({ idempotency: store, observe: (r) => records.push(r) });
+    const body = githubPush('acme/api');
+    // Act
+    const response = await handler(httpApiEvent({ headers: githubHeaders(body, HOST_SECRET), body }));
+    // Assess
+    expect(response.statusCode).toBe(500);
+    expect(bodyOf(response)).toEqual({ error: 'the bridge failed unexpectedly', code: ErrorCodes.INTERNAL_ERROR });
+    expect(records).toEqual([expect.objectContaining({ outcome: 'error', statusCode: 500, code: ErrorCodes.INTERNAL_ERROR })]);
+  });
+});
+
 describe('webhook pipeline: pushes while a sync is in flight', () => {
   it('lets pushes for a repository whose sync is in flight share that call', async () => {
     // Prepare
@@ -656,9 +687,28 @@ describe('webhook pipeline: mirrors configured by CodeHub path', () => {
 
   function pathSetup(lookup: (path: string) => Promise<number>) {
     const looked: string[] = [];
-    const resolver = { resolve: (path: string) => { looked.push(path); return lookup(path); } };
-    return { ...setup({ cfg: pathConfig, resolver }), looked };
+    const deadlines: (number | undefined)[] = [];
+    const resolver = {
+      resolve: (path: string, options?: { readonly deadline?: number }) => {
+        looked.push(path);
+        deadlines.push(options?.deadline);
+        return lookup(path);
+      },
+    };
+    return { ...setup({ cfg: pathConfig, resolver }), looked, deadlines };
   }
+
+  it('looks the target up within the delivery\'s deadline, the one its sync gets', async () => {
+    // Prepare
+    const { handler, codehub, deadlines } = pathSetup(async () => 4242);
+    const body = githubPush('acme/by-path');
+    // Act
+    await handler(httpApiEvent({ headers: githubHeaders(body, HOST_SECRET), body }), fakeContext(3_000));
+    // Assess
+    expect(deadlines).toHaveLength(1);
+    expect(deadlines[0]).toBeLessThanOrEqual(Date.now() + 3_000);
+    expect(deadlines[0]).toBe(codehub.calls[0]?.options?.deadline);
+  });
 
   it('resolves a target path to its repository and syncs it', async () => {
     // Prepare

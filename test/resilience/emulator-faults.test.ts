@@ -12,7 +12,8 @@ import { ErrorCodes } from '../../lib/errors';
 import type { HttpResponse } from '../../lib/http/event';
 import { silentLogger } from '../../lib/observability/log';
 import { buildMirrorIndex, type MirrorIndexInput } from '../../lib/config/mapping';
-import { createWebhookHandler, type BudgetMs } from '../../lib/pipeline/webhook';
+import type { BudgetMs } from '../../lib/pipeline/settings';
+import { createWebhookHandler } from '../../lib/pipeline/webhook';
 import { fakeContext, httpApiEvent } from '../support/lambda';
 
 /**

@@ -1,0 +1,34 @@
+/**
+ * YAML configs: the parser is imported on first use (`yaml` is the largest piece of the config code
+ * and JSON configs never need it), and its errors carry positions, never the text around them.
+ */
+
+/** Turns YAML text into plain data; throws `YamlSyntaxError` on invalid YAML. */
+export type YamlParser = (text: string) => unknown;
+
+/** Where YAML is broken: `yaml`'s code for what (`BAD_INDENT`, `DUPLICATE_KEY`, …), 1-based line and column. */
+export interface YamlSyntaxProblem {
+  readonly code: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+/** Invalid YAML: every problem `yaml` found, positions only (its messages quote the text). */
+export class YamlSyntaxError extends Error {
+  override name = 'YamlSyntaxError';
+  readonly problems: readonly YamlSyntaxProblem[];
+  constructor(problems: readonly YamlSyntaxProblem[]) {
+    super(`invalid YAML (${problems.length} problem${problems.length === 1 ? '' : 's'})`);
+    this.problems = problems;
+  }
+}
+
+/**
+ * Imports the strict parser (lib/config/yaml-parse.ts, with `yaml`): YAML 1.2 core schema,
+ * duplicate keys and alias bombs rejected, warnings treated as errors, memory bounded for large
+ * `mirrors` lists.
+ */
+export async function loadYamlParser(): Promise<YamlParser> {
+  const { parseYaml } = await import('./yaml-parse');
+  return parseYaml;
+}
