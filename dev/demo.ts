@@ -6,7 +6,8 @@
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildDelivery } from './deliveries';
-import { startStack, type Stack } from './stack';
+import { startDemoStack } from './demo-stack';
+import type { Stack } from './stack';
 import { DEMO_REPOSITORY_ID, DEMO_SECRET_DEFAULT } from './start-defaults';
 import { createUpstream } from './upstream';
 
@@ -14,7 +15,9 @@ const env = process.env;
 const port = Number(env['PORT'] ?? 3000);
 const emulatorUrl = `http://127.0.0.1:${env['EMULATOR_PORT'] ?? 8787}`;
 const webhookUrl = `http://localhost:${port}/webhook`;
-const secret = env['DEMO_WEBHOOK_SECRET'] ?? DEMO_SECRET_DEFAULT;
+/** Probed to see whether a stack runs: a GET of the webhook would be logged as a rejected delivery. */
+const statusUrl = `http://localhost:${port}/mirrors`;
+const secret = env['DEMO_WEBHOOK_SECRET'] || DEMO_SECRET_DEFAULT;
 
 async function answers(url: string): Promise<boolean> {
   try {
@@ -37,13 +40,9 @@ function step(text: string): void {
 
 async function main(): Promise<void> {
   let own: Stack | undefined;
-  if (!(await answers(`${emulatorUrl}/_emulator`)) || !(await answers(webhookUrl))) {
+  if (!(await answers(`${emulatorUrl}/_emulator`)) || !(await answers(statusUrl))) {
     step(`no stack on ${webhookUrl}; starting one (emulator on ${emulatorUrl})`);
-    own = await startStack({
-      port,
-      emulator: { port: Number(env['EMULATOR_PORT'] ?? 8787), dataDir: '.data/codehub-emulator' },
-      env: { MIRROR_CONFIG_FILE: 'mirrors.example.yml', DEMO_WEBHOOK_SECRET: secret },
-    });
+    own = (await startDemoStack({ port, emulatorPort: Number(env['EMULATOR_PORT'] ?? 8787), env: { ...env, DEMO_WEBHOOK_SECRET: secret } })).stack;
   }
   try {
     const upstream = await createUpstream(resolve('.data/demo-upstream'));

@@ -4,10 +4,12 @@
  *   WEBHOOK_SECRET=… npm run send -- --host github --repo acme/api --url http://localhost:3000/webhook
  *
  * Prints the HTTP status and the bridge's JSON answer; exits 0 on 2xx, 1 otherwise, 2 on usage errors.
- * The secret is never printed (anything printed has it masked).
+ * The secret is never printed (anything printed has it masked). `--save FILE` keeps the delivery
+ * (headers and exact body) and `--replay FILE` sends it again byte for byte, as a host's
+ * "Redeliver" does: the bridge answers the first answer again, with `Idempotent-Replayed: true`.
  */
 
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
@@ -35,9 +37,27 @@ export interface SendRequest {
   /** Milliseconds before the request is abandoned. */
   readonly timeoutMs: number;
   readonly delivery: DeliveryOptions;
+  /** Where to keep the delivery for `--replay`. */
+  readonly save?: string | undefined;
 }
 
-export type ParsedSendArgs = { readonly help: true } | SendRequest;
+/** `--replay FILE`: a delivery kept by `--save`, sent again as it was. */
+export interface ReplayRequest {
+  readonly help: false;
+  readonly url: string;
+  readonly timeoutMs: number;
+  readonly replay: string;
+}
+
+export type ParsedSendArgs = { readonly help: true } | SendRequest | ReplayRequest;
+
+/** What `--save` writes: the headers and the exact body, as JSON (a JSON string keeps every character). */
+export interface SavedDelivery {
+  readonly saved_by: 'npm run send';
+  readonly summary: string;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
 
 /** Where `main` writes; tests capture it. */
 export interface Output {
@@ -62,6 +82,8 @@ const OPTIONS = {
   form: { type: 'boolean' },
   'delivery-id': { type: 'string' },
   timeout: { type: 'string' },
+  save: { type: 'string' },
+  replay: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -78,6 +100,7 @@ export function helpText(): string {
     '',
     'Usage:',
     '  WEBHOOK_SECRET=… npm run send -- --host <host> --repo <owner/name> --url <webhook URL> [options]',
+    '  npm run send -- --replay <file> --url <webhook URL>',
     '',
     'Options:',
     '  --host <host>          the sending host (below)',
@@ -94,6 +117,10 @@ export function helpText(): string {
     '  --server-url <url>     the host\'s base URL, for self-hosted installations',
     '  --delivery-id <id>     the delivery id header (default a random UUID)',
     '  --timeout <seconds>    give up after this long (default 15; also 500ms, 2s)',
+    '  --save <file>          also write the delivery (headers and exact body) to <file>, mode 600: a',
+    '                         token-mode host\'s header (gitlab token, gitee password, azure-devops) is the secret',
+    '  --replay <file>        send a saved delivery again, byte for byte (only --url and --timeout apply):',
+    '                         the bridge answers the first answer again, with Idempotent-Replayed: true',
     '  -h, --help             this text',
     '',
     'Hosts:',
@@ -139,6 +166,13 @@ export function parseSendArgs(argv: readonly string[], env: Env): ParsedSendArgs
     throw new UsageError(error instanceof Error ? error.message : String(error), { cause: error });
   }
   if (values.help === true) return { help: true };
+
+  if (values.replay !== undefined) {
+    const others = Object.keys(values).filter((name) => !['replay', 'url', 'timeout'].includes(name));
+    if (others.length > 0) throw new UsageError(`--replay sends the saved delivery as it is; --${others.join(', --')} cannot change it`);
+    if (values.replay === '') throw new UsageError('--replay needs the file --save wrote');
+    return { help: false, url: requireUrl(values.url ?? env['WEBHOOK_URL']), timeoutMs: parseTimeout(values.timeout), replay: values.replay };
+  }
 
   const host = values.host;
   if (host === undefined || host === '') throw new UsageError('--host is required');
@@ -194,7 +228,27 @@ export function parseSendArgs(argv: readonly string[], env: Env): ParsedSendArgs
       deliveryId: values['delivery-id'],
       form: values.form,
     },
+    save: values.save === '' ? undefined : values.save,
   };
+}
+
+/** Reads a file `--save` wrote; a file of any other shape is a usage error. */
+export function readSavedDelivery(file: string): SavedDelivery {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`--replay ${file}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  const saved = parsed as Partial<SavedDelivery> | null;
+  const headers = saved?.headers;
+  const valid =
+    typeof saved?.body === 'string' &&
+    typeof headers === 'object' &&
+    headers !== null &&
+    Object.values(headers).every((value) => typeof value === 'string');
+  if (!valid) throw new UsageError(`--replay ${file}: not a delivery saved by --save (headers and body)`);
+  return { saved_by: 'npm run send', summary: typeof saved.summary === 'string' ? saved.summary : '', headers, body: saved.body as string };
 }
 
 /** Every secret the command line or environment holds, whether or not the arguments parsed. */
@@ -271,15 +325,16 @@ export async function main(
   fetchImpl: typeof fetch = fetch,
   output: Output = consoleOutput,
 ): Promise<number> {
-  let request: ParsedSendArgs;
+  let request: SendRequest | ReplayRequest;
   let delivery: BuiltDelivery;
   try {
-    request = parseSendArgs(argv, env);
-    if (request.help) {
+    const parsed = parseSendArgs(argv, env);
+    if (parsed.help) {
       output.out(helpText());
       return 0;
     }
-    delivery = buildDelivery(request.delivery);
+    request = parsed;
+    delivery = 'replay' in request ? readSavedDelivery(request.replay) : buildDelivery(request.delivery);
   } catch (error) {
     if (error instanceof UsageError || error instanceof DeliveryOptionsError) {
       output.err(redactor(secretsIn(argv, env))(`error: ${error.message}\n\n${helpText()}`));
@@ -288,8 +343,18 @@ export async function main(
     throw error;
   }
 
-  const redact = redactor([request.delivery.secret]);
-  output.out(redact(summary(request, delivery)));
+  const redact = redactor('replay' in request ? [] : [request.delivery.secret]);
+  if ('replay' in request) {
+    output.out(`POST ${request.url}\n  replaying ${request.replay}: the same headers and ${Buffer.byteLength(delivery.body)} bytes of body`);
+  } else {
+    const described = summary(request, delivery);
+    output.out(redact(described));
+    if (request.save !== undefined) {
+      const saved: SavedDelivery = { saved_by: 'npm run send', summary: redact(described), headers: delivery.headers, body: delivery.body };
+      writeFileSync(request.save, `${JSON.stringify(saved, null, 2)}\n`, { mode: 0o600 });
+      output.out(`  saved to ${request.save}; send it again with: npm run send -- --replay ${request.save} --url ${request.url}`);
+    }
+  }
 
   try {
     const response = await fetchImpl(request.url, {
@@ -302,6 +367,9 @@ export async function main(
     });
     const text = await response.text();
     output.out(redact(`HTTP ${response.status}${response.statusText === '' ? '' : ` ${response.statusText}`}`));
+    if (response.headers.get('idempotent-replayed') === 'true') {
+      output.out('Idempotent-Replayed: true (the bridge has seen this delivery: it answers as it did then, without calling CodeHub)');
+    }
     output.out(redact(describeAnswer(text, response.headers.get('content-type'))));
     return response.status >= 200 && response.status < 300 ? 0 : 1;
   } catch (error) {

@@ -23,6 +23,8 @@ export interface StackOptions {
 
 export interface Stack {
   readonly webhookUrl: string;
+  /** `GET /mirrors`, the status route (404 unless the config has a `status.key`). */
+  readonly statusUrl: string;
   readonly emulator: Emulator | undefined;
   stop(): Promise<void>;
 }
@@ -69,17 +71,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   const webhookUrl = `http://localhost:${port}/webhook`;
+  const statusUrl = `http://localhost:${port}/mirrors`;
   const stop = async (): Promise<void> => {
     await stopChild(child);
     await emulator?.close();
   };
   try {
-    await waitUntilServing(webhookUrl, child, options.startTimeoutMs ?? 60_000, () => log);
+    await waitUntilServing(statusUrl, child, options.startTimeoutMs ?? 60_000, () => log);
   } catch (error) {
     await stop();
     throw error;
   }
-  return { webhookUrl, emulator, stop };
+  return { webhookUrl, statusUrl, emulator, stop };
 }
 
 function oslsBin(): string {
@@ -93,9 +96,11 @@ function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 /**
- * Polls the webhook with a GET until the bridge itself answers (405 from the handler means the
- * bundle loaded and its configuration is valid). serverless-offline reports a failed cold start
- * as a 200 carrying `errorMessage`, which is raised here as the startup error it is.
+ * Polls the status route, without a key, until the bridge itself answers: 401 (a status key is
+ * configured) or its own 404 (none is) means the bundle loaded and its configuration is valid.
+ * Not the webhook: a probe there would be logged as a rejected delivery. serverless-offline
+ * reports a failed cold start as an answer carrying `errorMessage`, raised here as the startup
+ * error it is.
  */
 async function waitUntilServing(url: string, child: ChildProcess, timeoutMs: number, log: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -104,7 +109,7 @@ async function waitUntilServing(url: string, child: ChildProcess, timeoutMs: num
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
       const text = await response.text();
-      if (response.status === 405) return;
+      if (isBridgeAnswer(response.status, text)) return;
       const failure = /"errorMessage":"([^"]*)"/.exec(text);
       if (failure) throw new Error(`the bridge failed to start: ${failure[1] ?? ''}`);
     } catch (error) {
@@ -113,6 +118,17 @@ async function waitUntilServing(url: string, child: ChildProcess, timeoutMs: num
     await sleep(100);
   }
   throw new Error(`serverless-offline did not answer on ${url} within ${timeoutMs} ms:\n${log()}`);
+}
+
+/** The status handler's own refusal, as opposed to serverless-offline's 404 for a route it has not loaded. */
+function isBridgeAnswer(status: number, text: string): boolean {
+  if (status === 401) return true;
+  if (status !== 404) return false;
+  try {
+    return (JSON.parse(text) as { error?: unknown }).error === 'status is not enabled';
+  } catch {
+    return false;
+  }
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {

@@ -1,33 +1,41 @@
 /**
- * `npm run check-config -- [file] [--resolve]`: validates a mirror config exactly as the function does
- * at cold start (schema, unknown keys, `env:` references against this environment), checks that every
- * `ssm:`/`secretsmanager:` reference is well-formed, and prints every mirror it defines: never a
- * secret's value, only where each secret comes from. With `--resolve` it also reads those references
- * (and `MIRROR_CONFIG_PARAMETER`) from AWS, which needs credentials.
+ * `npm run check-config -- [file] [--resolve]`: validates a mirror config as the function does at cold
+ * start (schema, unknown keys, every reference well-formed) and prints every mirror it defines: never
+ * a secret's value, only where each secret comes from. It reports every problem, not only the first,
+ * and shows the line of a YAML syntax error (values masked).
  *
- * Exit status: 0 valid (warnings included), 1 invalid (the ConfigError's message on stderr), 2 usage.
+ * What cannot be checked on this machine is listed as "not checked here" and is no error: `env:NAME`
+ * variables this shell does not hold, and `ssm:`/`secretsmanager:` references (not read). With
+ * `--resolve` each of those must resolve: variables from this shell, references (and
+ * `MIRROR_CONFIG_PARAMETER`) from AWS, which needs credentials.
+ *
+ * Exit status: 0 valid (warnings and unchecked values included), 1 invalid (every problem on stderr),
+ * 2 usage.
  */
 
 import { pathToFileURL } from 'node:url';
 import {
   inspectMirrorConfig,
-  loadMirrorConfig,
   loadYamlParser,
   mirrorConfigOrigin,
   readMirrorConfigText,
-  type MirrorConfigResult,
+  type MirrorConfigInspection,
   type ReadTextFile,
+  type VariableUse,
 } from '../lib/config/load';
+import { maskedExcerpt } from '../lib/config/excerpt';
+import { ConfigProblems } from '../lib/config/fields';
 import {
   CODEHUB_SECRET_VARIABLES,
   parseSecretReference,
-  resolveEnvironmentSecrets,
+  readCacheTtlSeconds,
+  resolveSecretReferences,
   type Environment,
   type ReferenceUse,
   type SecretFetchers,
 } from '../lib/config/secrets';
 import type { MirrorConfig, MirrorTarget } from '../lib/config/types';
-import { ConfigError } from '../lib/errors';
+import { ConfigError, type ConfigProblem } from '../lib/errors';
 import { hostOf } from '../lib/providers/identity';
 
 export interface CheckConfigIo {
@@ -45,8 +53,9 @@ export interface CheckConfigIo {
 const USAGE = `usage: npm run check-config -- [file] [--resolve]
   file       the config to check (default: the one MIRROR_CONFIG, MIRROR_CONFIG_PARAMETER or
              MIRROR_CONFIG_FILE names, in that order)
-  --resolve  also read the ssm: and secretsmanager: references, and MIRROR_CONFIG_PARAMETER, from AWS
-             (needs AWS credentials); without it they are only checked for form`;
+  --resolve  also resolve what is otherwise "not checked here": env: variables from this shell, and
+             ssm: and secretsmanager: references and MIRROR_CONFIG_PARAMETER from AWS (needs AWS
+             credentials); any that cannot be resolved is a problem`;
 
 /** Runs the check; returns the exit status. */
 export async function checkConfig(args: readonly string[], io: CheckConfigIo): Promise<number> {
@@ -60,25 +69,27 @@ export async function checkConfig(args: readonly string[], io: CheckConfigIo): P
   const env: Environment =
     file === undefined ? io.env : { ...io.env, MIRROR_CONFIG: undefined, MIRROR_CONFIG_PARAMETER: undefined, MIRROR_CONFIG_FILE: file };
   const fetchers = io.fetchers ?? {};
-  const readOptions = io.readFile ? { readFile: io.readFile } : {};
-
+  const origin = mirrorConfigOrigin(env);
+  let text: string | undefined;
   try {
-    const origin = mirrorConfigOrigin(env);
     if (origin === 'MIRROR_CONFIG_PARAMETER' && !resolve) {
       throw new ConfigError('MIRROR_CONFIG_PARAMETER', 'names an SSM parameter: run with --resolve (needs AWS credentials), or pass the file to check');
     }
-    const { text } = await readMirrorConfigText(env, { ...readOptions, ...fetchers });
-    const inspection = inspectMirrorConfig(text, env, await loadYamlParser(), origin);
-    const credentialReferences = codehubReferences(env);
-    let result: MirrorConfigResult = inspection;
-    if (resolve) {
-      [result] = await Promise.all([loadMirrorConfig(env, { ...readOptions, ...fetchers }), resolveEnvironmentSecrets(env, fetchers)]);
-    }
-    report(io.out, describeOrigin(env, origin), result, [...inspection.references, ...credentialReferences], resolve);
+    const { text: configText } = await readMirrorConfigText(env, { ...(io.readFile ? { readFile: io.readFile } : {}), ...fetchers });
+    text = configText;
+    const parseYaml = await loadYamlParser();
+    const problems = new ConfigProblems();
+    const inspection = problems.attempt(() => inspectMirrorConfig(configText, env, parseYaml, origin));
+    const credentials = problems.attempt(() => codehubReferences(env)) ?? [];
+    problems.throwIfAny();
+    if (inspection === undefined) return 1; // unreachable: a failed inspection recorded a problem, so throwIfAny threw
+    const references = [...inspection.references, ...credentials];
+    if (resolve) await resolveEverything(inspection.unresolvedVariables, references, env, fetchers);
+    report(io.out, describeOrigin(env, origin), inspection, references, resolve);
     return 0;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    io.err(error.message);
+    reportProblems(io.err, describeOrigin(env, origin), error.problems, text);
     return 1;
   }
 }
@@ -96,17 +107,54 @@ function parseArguments(args: readonly string[]): { file: string | undefined; re
   return { file, resolve };
 }
 
-/** The CodeHub credentials written as references; a malformed one throws its ConfigError. */
+/** The CodeHub credentials written as references. @throws ConfigError listing each malformed one */
 function codehubReferences(env: Environment): ReferenceUse[] {
   const uses: ReferenceUse[] = [];
+  const problems: ConfigProblem[] = [];
   for (const variable of CODEHUB_SECRET_VARIABLES) {
-    const reference = parseSecretReference((env[variable] ?? '').trim(), variable);
-    if (reference !== undefined) uses.push({ field: variable, reference });
+    try {
+      const reference = parseSecretReference((env[variable] ?? '').trim(), variable);
+      if (reference !== undefined) uses.push({ field: variable, reference });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+    }
   }
+  if (problems.length > 0) throw ConfigError.of(problems);
   return uses;
 }
 
+/** `--resolve`: every variable must be in this shell, every reference readable. @throws ConfigError listing each that is not */
+async function resolveEverything(
+  variables: readonly VariableUse[],
+  references: readonly ReferenceUse[],
+  env: Environment,
+  fetchers: SecretFetchers,
+): Promise<void> {
+  const problems: ConfigProblem[] = variables.map(({ field, name, state }) => ({
+    field,
+    message: `refers to environment variable ${name}, which is ${state === 'unset' ? 'not set' : 'empty'}`,
+  }));
+  try {
+    await resolveSecretReferences(references, { ...fetchers, maxAgeSeconds: readCacheTtlSeconds(env) });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
+  if (problems.length > 0) throw ConfigError.of(problems);
+}
+
+/** Every problem, one per line as the function would name it, a syntax error with its line (values masked). */
+function reportProblems(err: (line: string) => void, origin: string, problems: readonly ConfigProblem[], text: string | undefined): void {
+  for (const { field, message, line, column } of problems) {
+    err(`invalid config at ${field}: ${message}`);
+    if (text !== undefined && line !== undefined && column !== undefined) for (const excerpt of maskedExcerpt(text, line, column)) err(excerpt);
+  }
+  err(`${origin}: invalid, ${count(problems.length, 'problem')}`);
+}
+
 function describeOrigin(env: Environment, origin: ReturnType<typeof mirrorConfigOrigin>): string {
+  if (origin === undefined) return 'no config';
   if (origin === 'MIRROR_CONFIG') return 'MIRROR_CONFIG (inline)';
   if (origin === 'MIRROR_CONFIG_PARAMETER') return `SSM parameter ${env['MIRROR_CONFIG_PARAMETER']?.trim() ?? ''} (MIRROR_CONFIG_PARAMETER)`;
   return `${env['MIRROR_CONFIG_FILE'] ?? ''} (MIRROR_CONFIG_FILE)`;
@@ -115,12 +163,12 @@ function describeOrigin(env: Environment, origin: ReturnType<typeof mirrorConfig
 function report(
   out: (line: string) => void,
   origin: string,
-  { config, warnings }: MirrorConfigResult,
+  { config, warnings, unresolvedVariables }: MirrorConfigInspection,
   references: readonly ReferenceUse[],
   resolved: boolean,
 ): void {
   const total = config.mirrors.length + config.pathMirrors.length + config.wildcardMirrors.length;
-  out(`${origin}: valid, ${total} mirror${total === 1 ? '' : 's'}`);
+  out(`${origin}: valid, ${count(total, 'mirror')}`);
 
   out('webhooks:');
   if (config.webhooks.size === 0) out('  (none)');
@@ -139,9 +187,14 @@ function report(
   }
   out(`status key: ${config.statusKey === undefined ? 'not set' : 'set'}`);
 
-  if (references.length > 0) {
-    out(resolved ? 'references (all read from AWS):' : 'references (well-formed; not read, --resolve reads them):');
+  if (resolved && references.length > 0) {
+    out('references (all read from AWS):');
     for (const { field, reference } of references) out(`  ${field}: ${reference.text}`);
+  }
+  if (!resolved && unresolvedVariables.length + references.length > 0) {
+    out('not checked here (well-formed; --resolve resolves them and fails on any it cannot):');
+    for (const { field, name, state } of unresolvedVariables) out(`  ${field}: env:${name} (${state === 'unset' ? 'not set' : 'empty'} in this shell)`);
+    for (const { field, reference } of references) out(`  ${field}: ${reference.text} (not read)`);
   }
   if (warnings.length > 0) {
     out('warnings:');

@@ -15,6 +15,9 @@ import { codeHubErrorFromTransportFailure, type Transport, type TransportRespons
 import type { CallOptions } from './types';
 import { canonicalRequestOfSigned } from './verify';
 
+/** Every call sends JSON (or nothing), and the AK/SK signer signs this header with the rest. */
+const JSON_CONTENT = { 'Content-Type': 'application/json' } as const;
+
 /** What every call of one client shares. */
 export interface CallContext {
   /** CodeHub base URL with any path prefix, no trailing slash. */
@@ -94,7 +97,7 @@ async function attemptOnce(call: Attempts): Promise<TransportResponse> {
   const { context, exchange } = call;
   for (;;) {
     const authHeaders = await authorize(call);
-    const headers = { 'Content-Type': 'application/json', ...authHeaders };
+    const headers = { ...JSON_CONTENT, ...authHeaders };
     const response = await send(call, headers);
     if (response.status === 200) return response;
     if (isSignatureFailure(response)) logSignatureFailure(call, headers, response);
@@ -114,7 +117,7 @@ async function attemptOnce(call: Attempts): Promise<TransportResponse> {
 async function authorize(call: Attempts): Promise<AuthHeaders> {
   const { context, exchange, url } = call;
   try {
-    const pending = context.auth.authorize({ method: exchange.method, url, headers: { 'Content-Type': 'application/json' }, body: exchange.body });
+    const pending = context.auth.authorize({ method: exchange.method, url, headers: JSON_CONTENT, body: exchange.body });
     return await settleWithin(pending, timeLeft(call), `CodeHub ${exchange.operation} (authorization)`);
   } catch (error) {
     if (error instanceof CodeHubError) throw error;

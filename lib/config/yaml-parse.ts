@@ -25,7 +25,7 @@ const CONTROL_TOKENS = new Set([DOCUMENT_MARK, SCALAR_MARK, FLOW_ERROR_END]);
 const NOT_SPLITTABLE = new Set(['anchor', 'alias', 'doc-start', 'doc-end', 'directive-line']);
 
 /** Where the items of the root `mirrors` block list are: offsets and 1-based lines of each start, and its end. */
-interface MirrorItems {
+export interface MirrorItems {
   readonly starts: readonly number[];
   readonly lines: readonly number[];
   readonly end: number;
@@ -72,7 +72,7 @@ function isMapping(value: unknown): value is Readonly<Record<string, unknown>> {
  * list's indentation, outside any flow collection; the list ends at the first line whose first token
  * is at column 0 and not `-`.
  */
-function findMirrorItems(text: string): MirrorItems | undefined {
+export function findMirrorItems(text: string): MirrorItems | undefined {
   const starts: number[] = [];
   const lines: number[] = [];
   let state: 'root' | 'key' | 'value' | 'first' | 'items' | 'after' = 'root';
@@ -96,12 +96,14 @@ function findMirrorItems(text: string): MirrorItems | undefined {
     const type = markedScalar ? 'scalar' : CST.tokenType(token);
     markedScalar = false;
     const tokenStart = offset;
+    const tokenLine = line;
     offset += token.length;
     line += countNewlines(token); // a plain or quoted scalar may span lines too
     if (type !== null && NOT_SPLITTABLE.has(type)) return undefined;
-    if (type === 'newline' || (type === 'scalar' && blockScalarNext)) {
+    const blockScalarContent = type === 'scalar' && blockScalarNext;
+    if (blockScalarContent) blockScalarNext = false;
+    if (type === 'newline' || blockScalarContent) {
       // A block scalar's content, like a newline, runs to a line start (or to the end of the text).
-      blockScalarNext = false;
       const lastNewline = token.lastIndexOf('\n');
       if (lastNewline === -1) continue;
       lineStart = tokenStart + lastNewline + 1;
@@ -129,15 +131,15 @@ function findMirrorItems(text: string): MirrorItems | undefined {
       itemIndent = indent;
       state = 'items';
       starts.push(lineStart);
-      lines.push(line);
+      lines.push(tokenLine);
     } else if (firstOnLine && state === 'items') {
       if (type === 'seq-item-ind' && indent === itemIndent) {
         starts.push(lineStart);
-        lines.push(line);
+        lines.push(tokenLine);
       } else if (indent === 0 && type !== 'seq-item-ind') {
         state = 'after';
         end = lineStart;
-        endLine = line;
+        endLine = tokenLine;
       } else if (indent <= itemIndent) return undefined; // not a list yaml would read: let it say why
     }
     if (type === 'flow-map-start' || type === 'flow-seq-start') flowDepth += 1;

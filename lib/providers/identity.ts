@@ -18,10 +18,10 @@ const DEFAULT_PORTS = new Set([80, 443, 22]);
 /** DNS labels or an IPv6 literal, lower case. No `_`, so no `__proto__`. */
 const HOST_NAME = /^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])$/;
 const SCHEME = /^[a-z][a-z0-9+.-]*$/i;
-/** What no segment of a repository path holds, once decoded. */
-const NOT_IN_SEGMENT = /[\u0000-\u001f\u007f/\\?#%]/;
-/** What no URL of a repository holds as written. */
-const NOT_IN_URL = /[\s\u0000-\u001f\u007f\\?#]/;
+/** What no segment of a repository path holds, once decoded, besides control characters. */
+const NOT_IN_SEGMENT = '/\\?#%';
+/** What no URL of a repository holds as written, besides control characters. */
+const NOT_IN_URL = /[\s\\?#]/;
 /** RFC 3986 unreserved characters: written %-escaped, they would be a second spelling. */
 const UNRESERVED = /^[A-Za-z0-9._~-]$/;
 
@@ -53,7 +53,7 @@ export function identityFromUrl(url: string): string | undefined {
 
 /** `identityFromUrl`, saying why a URL is refused. */
 export function parseRepositoryUrl(url: string): IdentityResult {
-  if (NOT_IN_URL.test(url)) return { problem: 'has whitespace, a control character, \\, ? or #' };
+  if (NOT_IN_URL.test(url) || hasControlOr(url, '')) return { problem: 'has whitespace, a control character, \\, ? or #' };
   const schemeEnd = url.indexOf('://');
   if (schemeEnd === -1 || !SCHEME.test(url.slice(0, schemeEnd))) return { problem: 'is not host/path or a URL' };
   const rest = url.slice(schemeEnd + 3);
@@ -102,7 +102,7 @@ function identityOf(host: string, segments: readonly string[]): IdentityResult {
   for (const segment of lowered) {
     if (segment === '') return { problem: EMPTY_SEGMENT };
     if (segment === '.' || segment === '..') return { problem: DOT_SEGMENT };
-    if (NOT_IN_SEGMENT.test(segment)) return { problem: BAD_CHARACTER };
+    if (hasControlOr(segment, NOT_IN_SEGMENT)) return { problem: BAD_CHARACTER };
   }
   return { identity: `${normalisedHost}/${lowered.join('/')}` };
 }
@@ -133,6 +133,15 @@ function decodeSegment(written: string): string | { readonly problem: string } {
   } catch {
     return { problem: MALFORMED_ESCAPE }; // escapes that are not UTF-8
   }
+}
+
+/** Whether `text` has a C0 control character, DEL, or one of `others`. */
+function hasControlOr(text: string, others: string): boolean {
+  for (let at = 0; at < text.length; at += 1) {
+    const code = text.charCodeAt(at);
+    if (code < 0x20 || code === 0x7f || others.includes(text.charAt(at))) return true;
+  }
+  return false;
 }
 
 /** Only A–Z change: a non-ASCII letter whose lower case is ASCII (K, the Kelvin sign) stays itself. */

@@ -116,7 +116,7 @@ async function readState(options: MirrorStatesOptions, repositoryId: number, dea
       last_update_at: status.lastUpdateAt ?? null,
       last_successful_update_at: status.lastSuccessfulUpdateAt ?? null,
       number_of_failures: status.numberOfFailures ?? null,
-      last_error: status.lastError === undefined ? null : redactText(status.lastError.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@]+@/gi, '$1<redacted>@'), secrets),
+      last_error: status.lastError === undefined ? null : redactText(status.lastError, secrets),
       mirroring_enabled: status.mirroringEnabled ?? null,
     };
   } catch (error) {

@@ -62,10 +62,14 @@ export function createStatusHandler(options: StatusOptions): StatusHandler {
     // Not configured: answer as if the route did not exist, rather than invite guessing a key.
     if (keyDigest === undefined) return jsonResponse(404, { error: 'status is not enabled' });
     const token = bearerToken(request.headers['authorization']);
-    if (token === undefined || !safeEqual(sha256(token), keyDigest)) {
-      logger.warn('status request refused', { reason: token === undefined ? 'no bearer key' : 'wrong bearer key' });
-      const challenge = token === undefined ? `Bearer realm="${REALM}"` : `Bearer realm="${REALM}", error="invalid_token"`;
-      return jsonResponse(401, { error: 'a valid bearer key is required' }, { 'www-authenticate': challenge, 'cache-control': 'no-store' });
+    if (token === undefined) {
+      // The first step of HTTP authentication (and of any health probe): a challenge, not an incident.
+      logger.debug('status request without a key');
+      return jsonResponse(401, { error: 'a valid bearer key is required' }, { 'www-authenticate': `Bearer realm="${REALM}"`, 'cache-control': 'no-store' });
+    }
+    if (!safeEqual(sha256(token), keyDigest)) {
+      logger.warn('status request refused', { reason: 'wrong bearer key' });
+      return jsonResponse(401, { error: 'a valid bearer key is required' }, { 'www-authenticate': `Bearer realm="${REALM}", error="invalid_token"`, 'cache-control': 'no-store' });
     }
     if (request.method !== 'GET') {
       const refusal = new MethodNotAllowedError('GET');

@@ -664,6 +664,76 @@ describe('parseMirrorConfig', () => {
   });
 });
 
+describe('every problem at once', () => {
+  it('lists every problem in the config, in config order, naming the first in the message', () => {
+    // Prepare
+    const text = JSON.stringify({
+      webhooks: { 'github.com/x': { secret: 's' }, 'gitlab.com': { secret: 'env:UNSET' } },
+      mirrors: [
+        { source: 'github.com/acme/api', repository_id: '2111', 'force-fetch': true },
+        { source: 'github.com/other/../acme/api', repository_id: 2112, refs: ['main', 'refs/heads/dev', 7] },
+        'not a mapping',
+        { source: 'github.com/acme/web', target: 'mirror/web', repository_id: 1, username: 'u' },
+        { source: 'github.com/acme/ok', repository_id: 5, secret: [CANARY, 'env:EMPTY'] },
+      ],
+      status: { key: 42 },
+      extra: true,
+    });
+
+    // Act
+    const error = configError(() => parseMirrorConfig(text, ENV));
+
+    // Assess
+    expect(error.problems.map(({ field }) => field)).toEqual([
+      'extra',
+      'webhooks["github.com/x"]',
+      'webhooks["gitlab.com"].secret',
+      'mirrors[0]["force-fetch"]',
+      'mirrors[0].repository_id',
+      'mirrors[1].source',
+      'mirrors[1].refs[0]',
+      'mirrors[1].refs[2]',
+      'mirrors[2]',
+      'mirrors[3].target',
+      'mirrors[3].password',
+      'mirrors[4].secret[1]',
+      'status.key',
+    ]);
+    expect(error.field).toBe('extra');
+    expect(error.message).toMatch(/^invalid config at extra: unknown key; allowed here: webhooks, mirrors, status \(and 12 more problems\)$/);
+    expect(JSON.stringify(error.problems)).not.toContain(CANARY);
+  });
+
+  it('reports a repeated mirror alongside the other problems', () => {
+    // Prepare
+    const mirror = { source: 'github.com/a/b', repository_id: 1, secret: 's' };
+    const text = JSON.stringify({ mirrors: [mirror, { ...mirror, refs: [] }, mirror] });
+
+    // Act
+    const error = configError(() => parseMirrorConfig(text, {}));
+
+    // Assess
+    expect(error.problems).toEqual([
+      { field: 'mirrors[1].refs', message: expect.stringMatching(/non-empty list/) },
+      { field: 'mirrors[2]', message: 'repeats the source and repository_id of mirrors[0]' },
+    ]);
+  });
+
+  it('carries the line and column of every YAML problem', () => {
+    // Prepare
+    const text = 'mirrors:\n  - source: a\n    source: b\n  - x: 1\n    x: 2\n';
+
+    // Act
+    const error = configError(() => parseMirrorConfig(text, {}, parseYaml));
+
+    // Assess
+    expect(error.problems).toEqual([
+      { field: 'MIRROR_CONFIG', message: 'is not valid YAML at line 3, column 5 (DUPLICATE_KEY)', line: 3, column: 5 },
+      { field: 'MIRROR_CONFIG', message: 'is not valid YAML at line 5, column 5 (DUPLICATE_KEY)', line: 5, column: 5 },
+    ]);
+  });
+});
+
 describe('loadMirrorConfig', () => {
   const JSON_CONFIG = withMirror({ secret: 'env:PRIVATE_HOOK_SECRET' });
 

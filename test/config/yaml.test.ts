@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { parseDocument } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { YamlSyntaxError, loadYamlParser } from '../../lib/config/yaml';
+import { findMirrorItems } from '../../lib/config/yaml-parse';
 
 const parseYaml = await loadYamlParser();
 const run = promisify(execFile);
@@ -80,8 +81,36 @@ describe('the YAML parser', () => {
     const result = bridgeParse(text);
 
     // Assess
-    expect(result).toEqual({ problems: expect.arrayContaining([]) });
-    expect((result as { problems: unknown[] }).problems[0]).toEqual((wholeParse(text) as { problems: unknown[] }).problems[0]);
+    const [first] = (wholeParse(text) as { problems: unknown[] }).problems;
+    expect(result).toEqual({ problems: expect.arrayContaining([first]) });
+    expect((result as { problems: unknown[] }).problems[0]).toEqual(first);
+  });
+});
+
+describe('findMirrorItems', () => {
+  it.each([
+    ['between other keys', `${HEADER}${trickyItems(1_300)}${TRAILER}`, 1_300],
+    ['at column 0', `mirrors:\n${trickyItems(900).replace(/^ {2}/gm, '')}`, 900],
+    ['in mirrors.example.yml shapes with CRLF', `${HEADER}${trickyItems(90)}${TRAILER}`.replace(/\n/g, '\r\n'), 90],
+  ])('finds every item of a list %s, so it is parsed in parts', (_, text, count) => {
+    // Act
+    const items = findMirrorItems(text);
+
+    // Assess
+    expect(items?.starts).toHaveLength(count);
+  });
+
+  it.each([
+    ['an anchor', 'mirrors:\n  - secret: &s x\n  - secret: *s\n'],
+    ['a flow list', 'mirrors: [a, b]\n'],
+    ['a second document', 'mirrors:\n  - a\n---\nmirrors: []\n'],
+    ['a tab', 'mirrors:\n\t- a\n'],
+  ])('leaves text with %s to be parsed whole', (_, text) => {
+    // Act
+    const items = findMirrorItems(text);
+
+    // Assess
+    expect(items).toBeUndefined();
   });
 });
 

@@ -1,4 +1,7 @@
 import { createHmac } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -17,6 +20,7 @@ interface Received {
 interface Answer {
   readonly status: number;
   readonly body: string;
+  readonly headers?: Record<string, string>;
 }
 
 /** A loopback server on port 0 that records each request and answers as told (or never, for `hang`). */
@@ -28,7 +32,7 @@ async function startServer(answer: Answer | 'hang'): Promise<{ url: string; rece
     request.on('end', () => {
       received.push({ method: request.method, headers: request.headers, body: Buffer.concat(chunks) });
       if (answer === 'hang') return;
-      response.writeHead(answer.status, { 'content-type': 'application/json' });
+      response.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
       response.end(answer.body);
     });
   });
@@ -248,5 +252,61 @@ describe('main', () => {
     // Assess
     expect(code).toBe(0);
     expect(output.stdout.join('\n')).toMatch(/gitee\s+owner\/name\s+modes: password \| signature/);
+  });
+});
+
+describe('--save and --replay', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  function savePath(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'send-save-'));
+    dirs.push(dir);
+    return join(dir, 'delivery.json');
+  }
+
+  it('sends the saved delivery again byte for byte, and says when the bridge answers it as a replay', async () => {
+    // Prepare
+    const { url, received } = await startServer({ status: 200, body: '{"jid":"jid-1"}', headers: { 'idempotent-replayed': 'true' } });
+    const file = savePath();
+    const first = capture();
+    const again = capture();
+    // Act
+    const sent = await main(['--host', 'gitea', '--repo', 'acme/api', '--url', url, '--save', file], { WEBHOOK_SECRET: SECRET }, fetch, first);
+    const replayed = await main(['--replay', file, '--url', url], {}, fetch, again);
+    // Assess
+    expect([sent, replayed]).toEqual([0, 0]);
+    expect(received).toHaveLength(2);
+    expect(received[1]?.body.equals(received[0]?.body ?? Buffer.alloc(0))).toBe(true);
+    for (const name of ['x-gitea-signature', 'x-gitea-delivery', 'x-gitea-event', 'content-type']) {
+      expect(received[1]?.headers[name]).toBe(received[0]?.headers[name]);
+    }
+    expect(first.stdout.join('\n')).toContain(`npm run send -- --replay ${file} --url ${url}`);
+    expect(again.stdout.join('\n')).toContain('Idempotent-Replayed: true');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, 'utf8')).not.toContain(SECRET);
+  });
+
+  it('refuses --replay with options that would change the delivery', () => {
+    // Act
+    const act = () => parseSendArgs(['--replay', 'x.json', '--url', 'http://localhost:3000/webhook', '--ref', 'refs/heads/dev'], {});
+    // Assess
+    expect(act).toThrow(UsageError);
+    expect(act).toThrow('--ref cannot change it');
+  });
+
+  it('exits 2 for a file that --save did not write, sending nothing', async () => {
+    // Prepare
+    const { url, received } = await startServer({ status: 200, body: '{}' });
+    const file = savePath();
+    writeFileSync(file, JSON.stringify({ headers: { a: 1 }, body: 'x' }));
+    const output = capture();
+    // Act
+    const code = await main(['--replay', file, '--url', url], {}, fetch, output);
+    // Assess
+    expect(code).toBe(2);
+    expect(output.stderr.join('\n')).toContain('not a delivery saved by --save');
+    expect(received).toEqual([]);
   });
 });

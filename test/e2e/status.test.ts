@@ -84,6 +84,7 @@ describe('end to end: GET /mirrors', () => {
           last_error: null,
           mirroring_enabled: true,
         },
+        codehub_read_at: expect.any(String),
         last_trigger: { jid: pushedJid, at: expect.any(String) },
       },
     ]);

@@ -92,11 +92,11 @@ describe('checkConfig', () => {
         '  gitlab.example.com/group/web → target mirror/web  refs: all; force_fetch: true; secret: host (webhooks["gitlab.example.com"]); credentials: no',
         '  gitlab.example.com/group/* → target mirror/{name} (wildcard)  refs: all; force_fetch: true; secret: host (webhooks["gitlab.example.com"]); credentials: yes',
         'status key: set',
-        'references (well-formed; not read, --resolve reads them):',
-        '  webhooks["gitlab.example.com"].secret[0]: ssm:/bridge/gitlab',
-        '  webhooks["gitlab.example.com"].secret[1]: secretsmanager:bridge/hooks#gitlab-old',
-        '  mirrors[1].password: secretsmanager:bridge/source#token',
-        '  status.key: ssm:/bridge/status',
+        'not checked here (well-formed; --resolve resolves them and fails on any it cannot):',
+        '  webhooks["gitlab.example.com"].secret[0]: ssm:/bridge/gitlab (not read)',
+        '  webhooks["gitlab.example.com"].secret[1]: secretsmanager:bridge/hooks#gitlab-old (not read)',
+        '  mirrors[1].password: secretsmanager:bridge/source#token (not read)',
+        '  status.key: ssm:/bridge/status (not read)',
       ].join('\n'),
     );
     expect(out).not.toContain(CANARY);
@@ -146,25 +146,112 @@ describe('checkConfig', () => {
     expect(status).toBe(1);
     expect(out).toBe('');
     expect(err).toBe(
-      'invalid config at webhooks["gitlab.example.com"].secret[1]: refers to secretsmanager:bridge/hooks#gitlab-old, which has no key "gitlab-old" (and 1 more unresolvable reference)',
+      [
+        'invalid config at webhooks["gitlab.example.com"].secret[1]: refers to secretsmanager:bridge/hooks#gitlab-old, which has no key "gitlab-old"',
+        'invalid config at status.key: refers to ssm:/bridge/status, which could not be read (ParameterNotFound)',
+        'mirrors.yml (MIRROR_CONFIG_FILE): invalid, 2 problems',
+      ].join('\n'),
     );
   });
 
   it.each([
     ['an unknown key', CONFIG.replace('force_fetch: false', 'force-fetch: false'), 'invalid config at mirrors[1]["force-fetch"]: unknown key'],
-    ['an unset variable', CONFIG, 'invalid config at webhooks["github.com"].secret: refers to environment variable GITHUB_SECRET, which is not set'],
     ['a malformed reference', CONFIG.replace('ssm:/bridge/status', 'ssm:bridge status'), 'invalid config at status.key: must be ssm:NAME'],
     ['a schema error', CONFIG.replace('repository_id: 2111', 'repository_id: "2111"'), 'invalid config at mirrors[0].repository_id: must be an integer'],
   ])('exits 1 with the ConfigError message for %s', async (_, text, message) => {
-    // Prepare
-    const env = text === CONFIG ? {} : ENV;
-
     // Act
-    const { status, err } = await check(['mirrors.yml'], { env, files: { 'mirrors.yml': text } });
+    const { status, err } = await check(['mirrors.yml'], { env: ENV, files: { 'mirrors.yml': text } });
 
     // Assess
     expect(status).toBe(1);
     expect(err.startsWith(message)).toBe(true);
+    expect(err).not.toContain(CANARY);
+  });
+
+  it('lists variables this shell does not hold as not checked here, and exits 0', async () => {
+    // Act
+    const { status, out, err } = await check(['mirrors.yml'], { env: { GITHUB_SECRET: '' } });
+
+    // Assess
+    expect(status).toBe(0);
+    expect(err).toBe('');
+    expect(out).toContain('  webhooks["github.com"].secret: env:GITHUB_SECRET (empty in this shell)');
+    expect(out).toContain('  mirrors[1].secret[0]: env:PRIVATE_SECRET (not set in this shell)');
+    expect(out).toContain('  mirrors[1].username: env:SRC_USER (not set in this shell)');
+    expect(out).toContain('  status.key: ssm:/bridge/status (not read)');
+  });
+
+  it('makes every unresolvable variable and reference a problem with --resolve', async () => {
+    // Prepare
+    const fetchers = fakeFetchers({ 'ssm:/bridge/gitlab': 'a', 'ssm:/bridge/status': 'b', 'secretsmanager:bridge/hooks': '{"gitlab-old":"c"}' });
+
+    // Act
+    const { status, err } = await check(['mirrors.yml', '--resolve'], { env: { SRC_USER: 'u' }, fetchers });
+
+    // Assess
+    expect(status).toBe(1);
+    expect(err.split('\n')).toEqual([
+      'invalid config at webhooks["github.com"].secret: refers to environment variable GITHUB_SECRET, which is not set',
+      'invalid config at mirrors[1].secret[0]: refers to environment variable PRIVATE_SECRET, which is not set',
+      'invalid config at mirrors[3].endpoint_uuid: refers to environment variable ENDPOINT, which is not set',
+      'invalid config at mirrors[1].password: refers to secretsmanager:bridge/source#token, which could not be read (ResourceNotFoundException)',
+      'mirrors.yml (MIRROR_CONFIG_FILE): invalid, 4 problems',
+    ]);
+  });
+
+  it('reports every problem in the file, not only the first', async () => {
+    // Prepare
+    const text = [
+      'webhooks:',
+      '  github.com/x: { secret: s }',
+      'mirrors:',
+      '  - source: github.com/acme/api',
+      '    repository_id: "2111"',
+      '    force-fetch: true',
+      '  - source: github.com/other/../acme/api',
+      '    repository_id: 2112',
+      '  - source: github.com/acme/web',
+      `    secret: [ssm:bad name, "${CANARY}"]`,
+      'status: { key: 42 }',
+      'extra: true',
+    ].join('\n');
+
+    // Act
+    const { status, err } = await check(['mirrors.yml'], { env: { ...ENV, CODEHUB_TOKEN: 'ssm:' }, files: { 'mirrors.yml': text } });
+
+    // Assess
+    expect(status).toBe(1);
+    expect(err.split('\n').map((line) => line.replace(/: .*/, ''))).toEqual([
+      'invalid config at extra',
+      'invalid config at webhooks["github.com/x"]',
+      'invalid config at mirrors[0]["force-fetch"]',
+      'invalid config at mirrors[0].repository_id',
+      'invalid config at mirrors[1].source',
+      'invalid config at mirrors[2].repository_id',
+      'invalid config at mirrors[2].secret[0]',
+      'invalid config at status.key',
+      'invalid config at CODEHUB_TOKEN',
+      'mirrors.yml (MIRROR_CONFIG_FILE)',
+    ]);
+    expect(err).toContain('mirrors.yml (MIRROR_CONFIG_FILE): invalid, 9 problems');
+    expect(err).not.toContain(CANARY);
+  });
+
+  it('shows the line of a YAML syntax error with a caret, values masked', async () => {
+    // Prepare
+    const text = `mirrors:\n  - source: github.com/acme/api\n    secret: ${CANARY}: nested\n    repository_id: 1\n`;
+
+    // Act
+    const { status, err } = await check(['mirrors.yml'], { env: ENV, files: { 'mirrors.yml': text } });
+
+    // Assess
+    expect(status).toBe(1);
+    const [first, excerpt, caret] = err.split('\n');
+    expect(first).toMatch(/^invalid config at MIRROR_CONFIG_FILE: is not valid YAML at line (\d+), column (\d+) \([A-Z_]+\)$/);
+    const line = Number(/line (\d+)/.exec(first ?? '')?.[1]);
+    expect(line).toBe(3);
+    expect(excerpt).toBe('  3 |     secret: ***: ***');
+    expect(caret).toMatch(/^ {4}\| +\^$/);
     expect(err).not.toContain(CANARY);
   });
 
@@ -223,6 +310,32 @@ describe('checkConfig', () => {
     expect(status).toBe(expected);
     expect(expected === 0 ? out : err).toMatch(message);
   });
+});
+
+describe('npm run check-config, as the README runs it', () => {
+  const env = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '' };
+
+  it('passes mirrors.example.yml in a shell without its secrets, listing them as not checked here', async () => {
+    // Act
+    const { stdout } = await run('npm', ['run', '--silent', 'check-config', '--', 'mirrors.example.yml'], { env });
+
+    // Assess
+    expect(stdout).toMatch(/^mirrors\.example\.yml \(MIRROR_CONFIG_FILE\): valid, 1 mirror$/m);
+    expect(stdout).toContain('  mirrors[0].secret: env:DEMO_WEBHOOK_SECRET (not set in this shell)');
+  }, 30_000);
+
+  it('fails mirrors.example.yml with --resolve when the shell lacks its secret', async () => {
+    // Act
+    const result = await run('npm', ['run', '--silent', 'check-config', '--', 'mirrors.example.yml', '--resolve'], { env }).catch(
+      (error: unknown) => error as { code: number; stderr: string },
+    );
+
+    // Assess
+    expect(result).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('invalid config at mirrors[0].secret: refers to environment variable DEMO_WEBHOOK_SECRET, which is not set'),
+    });
+  }, 30_000);
 });
 
 describe('scripts/check-config.ts from the command line', () => {

@@ -142,6 +142,19 @@ describe('createStatusHandler: access', () => {
     expect(lines.join('\n')).not.toContain(KEY);
   });
 
+  it('logs a request without a key at debug only (the first step of HTTP authentication), a wrong key as a warning', async () => {
+    // Prepare
+    const { handler, lines } = setup();
+    // Act
+    await handler(get({}));
+    const afterNoKey = lines.map((line) => JSON.parse(line) as { level: string }).map((line) => line.level);
+    await handler(get({ authorization: 'Bearer not-the-key' }));
+    const afterWrongKey = lines.map((line) => JSON.parse(line) as { level: string; reason?: string });
+    // Assess
+    expect(afterNoKey).toEqual(['debug']);
+    expect(afterWrongKey[1]).toMatchObject({ level: 'warn', reason: 'wrong bearer key' });
+  });
+
   it('accepts the scheme in any case', async () => {
     // Prepare
     const { handler } = setup();
@@ -451,7 +464,7 @@ describe('createStatusHandler: what CodeHub echoes', () => {
     { case: 'a scheme and no @', lastError: `x://${'a'.repeat(100_000)}` },
     { case: 'scheme-like runs with dashes', lastError: 'a-'.repeat(50_000) },
   ])('scrubs a 100 KB last_error of $case in one pass', { timeout: 5_000 }, async ({ lastError }) => {
-    // Prepare: the quadratic scrub this replaces took about 16 s on each (2.5 s at 40 KB); the timeout guards that.
+    // Prepare: the quadratic scrub this replaces took 40-80 s on each here (2.5 s at 40 KB); the timeout guards that.
     const { handler } = setup({ codehub: fakeCodeHub((id) => mirrorStatus(id, { updateStatus: 'failed', lastError })) });
     // Act
     const response = await handler(get({ authorization: `Bearer ${KEY}`, accept: 'text/html' }));

@@ -58,12 +58,12 @@ function isExecutableFile(path: string): boolean {
 }
 
 /** The first system browser, at a well-known path or by name on PATH. */
-export function systemChromium(env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function systemChromium(env: NodeJS.ProcessEnv = process.env, wellKnownPaths: readonly string[] = SYSTEM_PATHS): string | undefined {
   const onPath = (env['PATH'] ?? '')
     .split(delimiter)
     .filter((dir) => dir !== '')
     .flatMap((dir) => PATH_NAMES.map((name) => join(dir, name)));
-  return [...SYSTEM_PATHS, ...onPath].find(isExecutableFile);
+  return [...wellKnownPaths, ...onPath].find(isExecutableFile);
 }
 
 /** The version in the package.json above `entry` (the package exports no `./package.json`). */

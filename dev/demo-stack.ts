@@ -1,0 +1,94 @@
+/**
+ * The stack `npm start` runs with no CodeHub credentials: the CodeHub emulator with one repository
+ * per demo mirror (all fetching one local upstream git repository), and the bridge configured for
+ * them, with `GET /mirrors` enabled. `npm run demo` and test/dev/start.test.ts start the same.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { startStack, type Stack } from './stack';
+import { DEMO_MIRRORS, DEMO_SECRET_DEFAULT, DEMO_STATUS_KEY_DEFAULT } from './start-defaults';
+import { createUpstream } from './upstream';
+
+export interface DemoStackOptions {
+  /** Of the webhook; 0 picks a free one. */
+  readonly port: number;
+  /** Of the emulator; 0 picks a free one. */
+  readonly emulatorPort: number;
+  /** Where the upstream and the emulator's mirrors live. @default '.data' */
+  readonly dataDir?: string;
+  /** The caller's environment: DEMO_WEBHOOK_SECRET, MIRRORS_STATUS_KEY, MIRROR_CONFIG(_FILE), LOG_LEVEL. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly onOutput?: (text: string) => void;
+  readonly emulatorLog?: (line: string) => void;
+}
+
+export interface DemoStack {
+  readonly stack: Stack;
+  /** The secret every demo host signs with. */
+  readonly secret: string;
+  /** The bearer key of `GET /mirrors`. */
+  readonly statusKey: string;
+  /** The local git repository every demo mirror fetches from. */
+  readonly upstreamPath: string;
+  /** Whether the bridge runs the demo config (false: the caller's MIRROR_CONFIG or MIRROR_CONFIG_FILE). */
+  readonly demoConfig: boolean;
+}
+
+/** The demo config: each demo host signs with `env:DEMO_WEBHOOK_SECRET`; the status key is `env:MIRRORS_STATUS_KEY`. */
+export function demoMirrorConfig(): string {
+  return JSON.stringify({
+    webhooks: Object.fromEntries(DEMO_MIRRORS.map((mirror) => [mirror.source.split('/')[0], { secret: 'env:DEMO_WEBHOOK_SECRET' }])),
+    mirrors: DEMO_MIRRORS.map((mirror) => ({ source: mirror.source, repository_id: mirror.repositoryId })),
+    status: { key: 'env:MIRRORS_STATUS_KEY' },
+  });
+}
+
+export async function startDemoStack(options: DemoStackOptions): Promise<DemoStack> {
+  const { env } = options;
+  const dataDir = resolve(options.dataDir ?? '.data');
+  const secret = env['DEMO_WEBHOOK_SECRET'] || DEMO_SECRET_DEFAULT;
+  const statusKey = env['MIRRORS_STATUS_KEY'] || DEMO_STATUS_KEY_DEFAULT;
+  // A config of the caller's own wins; the emulator still has the demo repositories.
+  const demoConfig = !env['MIRROR_CONFIG'] && !env['MIRROR_CONFIG_FILE'];
+
+  const upstreamPath = join(dataDir, 'demo-upstream');
+  if (!existsSync(join(upstreamPath, '.git'))) await (await createUpstream(upstreamPath)).commit('initial commit');
+  const stack = await startStack({
+    port: options.port,
+    emulator: {
+      port: options.emulatorPort,
+      dataDir: join(dataDir, 'codehub-emulator'),
+      repositories: DEMO_MIRRORS.map((mirror) => ({ id: mirror.repositoryId, group: 'acme', name: mirror.name, upstream: upstreamPath })),
+      ...(options.emulatorLog ? { log: options.emulatorLog } : {}),
+    },
+    env: {
+      DEMO_WEBHOOK_SECRET: secret,
+      MIRRORS_STATUS_KEY: statusKey,
+      ...(demoConfig ? { MIRROR_CONFIG: demoMirrorConfig() } : {}),
+    },
+    ...(options.onOutput ? { onOutput: options.onOutput } : {}),
+  });
+  return { stack, secret, statusKey, upstreamPath, demoConfig };
+}
+
+/** What `npm start` prints once the demo stack answers: where things are, the secret and key, what to type next. */
+export function demoBanner(demo: DemoStack): string {
+  const { stack, secret, statusKey } = demo;
+  const mirrors = DEMO_MIRRORS.map((mirror) => `  ${mirror.source.padEnd(22)} → CodeHub repository ${mirror.repositoryId}`);
+  return [
+    '',
+    `Webhook:     POST ${stack.webhookUrl}`,
+    `Status page: GET  ${stack.statusUrl}   (Authorization: Bearer ${statusKey})`,
+    `CodeHub:     emulator at ${stack.emulator?.url ?? ''}, every repository fetching ${demo.upstreamPath}:`,
+    ...mirrors,
+    `Secret:      ${secret}   (every demo host signs with it)`,
+    `Status key:  ${statusKey}`,
+    ...(demo.demoConfig ? [] : ['(the bridge runs your MIRROR_CONFIG / MIRROR_CONFIG_FILE, not the demo config)']),
+    'Next:',
+    `  WEBHOOK_SECRET=${secret} npm run send -- --host github --repo acme/demo --url ${stack.webhookUrl}`,
+    `  curl -H 'Authorization: Bearer ${statusKey}' ${stack.statusUrl}`,
+    '  npm run demo        # commit upstream, send a signed push, watch the mirror follow',
+    'Ctrl-C stops it.',
+    '',
+  ].join('\n');
+}
