@@ -51,7 +51,7 @@ export interface AkSkAuthenticatorOptions {
   readonly now?: (() => number) | undefined;
 }
 
-/** Signs every request with `SDK-HMAC-SHA256` (docs/codehub-api.md). */
+/** Signs every request with `SDK-HMAC-SHA256` (Huawei Cloud's API signing guide). */
 export function createAkSkAuthenticator(options: AkSkAuthenticatorOptions): Authenticator {
   const now = options.now ?? Date.now;
   const added: AuthHeaders = { 'X-Project-Id': options.projectId };

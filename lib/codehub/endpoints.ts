@@ -1,6 +1,6 @@
 /**
  * Where CodeHub (CodeArts Repo) and IAM live per region. The hostnames follow three naming
- * generations (docs/codehub-api.md); a configured `CODEHUB_ENDPOINT` overrides this table.
+ * generations (Huawei Cloud's "Regions and Endpoints" page); a configured `CODEHUB_ENDPOINT` overrides this table.
  */
 import { ConfigError } from '../errors';
 

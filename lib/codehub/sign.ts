@@ -1,8 +1,8 @@
 /**
  * Huawei Cloud AK/SK request signing (`SDK-HMAC-SHA256`), as the official SDKs sign. Pure (no clock,
  * no I/O); `./verify` checks a signature with these same pieces, so a fake CodeHub built on it
- * disagrees with `signRequest` only where APIG would. The algorithm and its test vectors are in
- * docs/codehub-api.md.
+ * disagrees with `signRequest` only where APIG would. The algorithm is Huawei Cloud's "API
+ * signing" guide; its published vectors are pinned in test/codehub/signing-vectors.ts.
  */
 import { hmacSha256Hex, sha256 } from '../crypto';
 

@@ -11,15 +11,22 @@
 
 import { ConfigError } from '../errors';
 import { resolveSecretReferences, readCacheTtlSeconds, type Environment, type ReferenceUse, type SecretFetchers } from './secrets';
-import { looksLikeJson, parseConfigText, readMirrorConfigText, type MirrorConfigText, type ReadTextFile } from './sources';
+import { loadYamlParser, looksLikeJson, parseConfigText, readMirrorConfigText, type MirrorConfigText, type ReadTextFile } from './sources';
 import { readConfig, type MirrorConfigResult } from './validate';
 import { requireVariable, type SecretContext } from './values';
-import { loadYamlParser, type YamlParser } from './yaml';
+import type { YamlParser } from './yaml';
 
 export type { Environment } from './secrets';
-export { mirrorConfigOrigin, readMirrorConfigText, type MirrorConfigOrigin, type MirrorConfigText, type ReadTextFile } from './sources';
+export {
+  loadYamlParser,
+  mirrorConfigOrigin,
+  readMirrorConfigText,
+  type MirrorConfigOrigin,
+  type MirrorConfigText,
+  type ReadTextFile,
+} from './sources';
 export type { MirrorConfigResult } from './validate';
-export { loadYamlParser, type YamlParser } from './yaml';
+export type { YamlParser } from './yaml';
 
 /** An `env:NAME` the inspecting environment does not hold (unset or empty), with the field it stands in. */
 export interface VariableUse {

@@ -80,6 +80,16 @@ function configParameterName(value: string): string {
   return name;
 }
 
+/**
+ * Imports the strict YAML parser (lib/config/yaml-parse.ts, with `yaml`, the largest piece of the
+ * config code, which JSON configs never load): YAML 1.2 core schema, duplicate keys and alias bombs
+ * rejected, warnings treated as errors, memory bounded for large `mirrors` lists.
+ */
+export async function loadYamlParser(): Promise<YamlParser> {
+  const { parseYaml } = await import('./yaml-parse');
+  return parseYaml;
+}
+
 /** Whether the text is JSON (it starts with `{`, after a BOM and blanks); anything else is YAML. */
 export function looksLikeJson(text: string): boolean {
   return stripBom(text).trimStart().startsWith('{');

@@ -1,6 +1,6 @@
 /**
- * YAML configs: the parser is imported on first use (`yaml` is the largest piece of the config code
- * and JSON configs never need it), and its errors carry positions, never the text around them.
+ * What the YAML parser (lib/config/yaml-parse.ts, imported on first use by `loadYamlParser`) looks
+ * like to the rest of the config code: its errors carry positions, never the text around them.
  */
 
 /** Turns YAML text into plain data; throws `YamlSyntaxError` on invalid YAML. */
@@ -21,14 +21,4 @@ export class YamlSyntaxError extends Error {
     super(`invalid YAML (${problems.length} problem${problems.length === 1 ? '' : 's'})`);
     this.problems = problems;
   }
-}
-
-/**
- * Imports the strict parser (lib/config/yaml-parse.ts, with `yaml`): YAML 1.2 core schema,
- * duplicate keys and alias bombs rejected, warnings treated as errors, memory bounded for large
- * `mirrors` lists.
- */
-export async function loadYamlParser(): Promise<YamlParser> {
-  const { parseYaml } = await import('./yaml-parse');
-  return parseYaml;
 }

@@ -44,14 +44,8 @@ export function sourceIdentity(host: string, path: string): string {
 
 /**
  * The identity of a repository given its web or clone URL (`https://[user@]host/owner/name(.git)`),
- * each path segment %-decoded once; undefined when it is no such URL (see `parseRepositoryUrl`).
+ * each path segment %-decoded once, or why the URL names no repository.
  */
-export function identityFromUrl(url: string): string | undefined {
-  const result = parseRepositoryUrl(url);
-  return 'identity' in result ? result.identity : undefined;
-}
-
-/** `identityFromUrl`, saying why a URL is refused. */
 export function parseRepositoryUrl(url: string): IdentityResult {
   if (NOT_IN_URL.test(url) || hasControlOr(url, '')) return { problem: 'has whitespace, a control character, \\, ? or #' };
   const schemeEnd = url.indexOf('://');

@@ -1,6 +1,6 @@
 import type { ReceivedHeaders } from '../../lib/codehub/verify';
 
-/** The bridge's own call, as docs/codehub-api.md gives it. */
+/** The bridge's own call, as the CodeArts Repo API docs give it (the official Node SDK signer). */
 export const BRIDGE_VECTOR = {
   method: 'POST',
   url: 'https://codehub-ext.cn-north-4.myhuaweicloud.com/v4/repositories/2111111/remote-mirror',

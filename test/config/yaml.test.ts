@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseDocument } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { YamlSyntaxError, loadYamlParser } from '../../lib/config/yaml';
+import { loadYamlParser } from '../../lib/config/load';
+import { YamlSyntaxError } from '../../lib/config/yaml';
 import { findMirrorItems } from '../../lib/config/yaml-parse';
 
 const parseYaml = await loadYamlParser();

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { PayloadError } from '../../lib/errors';
 import { readAzureDevOpsGitPush } from '../../lib/providers/azure-devops';
-import {
-  identityFromUrl,
-  normaliseConfiguredSource,
-  parseConfiguredSource,
-  sourceIdentity,
-} from '../../lib/providers/identity';
+import { normaliseConfiguredSource, parseConfiguredSource, parseRepositoryUrl, sourceIdentity } from '../../lib/providers/identity';
 
 const TARGET = 'github.com/acme/api';
+
+function identityFromUrl(url: string): string | undefined {
+  const result = parseRepositoryUrl(url);
+  return 'identity' in result ? result.identity : undefined;
+}
 
 /** A payload path and a URL or configured source can each be another spelling of `acme/api`. */
 const ALIASES = [
@@ -70,7 +70,7 @@ describe('sourceIdentity (a path as a payload names it)', () => {
   });
 });
 
-describe('identityFromUrl and normaliseConfiguredSource (a URL, %-decoded once)', () => {
+describe('parseRepositoryUrl and normaliseConfiguredSource (a URL, %-decoded once)', () => {
   it.each([
     'https://github.com/acme/api',
     'https://github.com/acme/api.git',
