@@ -19,7 +19,7 @@ export const VARIANTS = {
   sdk: { label: 'peer: @huaweicloud/huaweicloud-sdk-core', module: 'bench/variants/sdk-core.mjs' },
   undiciAll: { label: "naive: all of undici (import from 'undici')", module: 'bench/variants/undici-all.mjs' },
   fetch: { label: 'built-in: global fetch', module: 'bench/variants/fetch.mjs' },
-  undiciPool: { label: "undici's Pool alone (the bridge's transport before this bench)", module: 'bench/variants/undici-pool.mjs' },
+  undiciPool: { label: "undici's Pool alone (the bridge's one stack, doing the floor's job)", module: 'bench/variants/undici-pool.mjs' },
 } as const;
 export type VariantId = keyof typeof VARIANTS;
 

@@ -28,12 +28,16 @@ import {
   type WarmResult,
   type Workspace,
 } from './harness';
+import { MAX_BODY_MACS } from '../lib/config/mapping';
+import { BASELINE } from './baseline';
 import { median, shuffled, summarize, type Summary } from './stats';
 
 const QUICK = process.argv.includes('--quick');
 
 const ALL: readonly VariantId[] = ['floor', 'bridge', 'sdk', 'undiciAll', 'fetch', 'undiciPool'];
 const PEERS: readonly VariantId[] = ['sdk', 'undiciAll', 'fetch', 'undiciPool'];
+/** The peers the bridge must start ahead of; undici's Pool alone is the bridge's own stack doing the floor's job. */
+const PEERS_BEHIND: readonly VariantId[] = ['sdk', 'undiciAll', 'fetch'];
 
 /** Repetitions: processes per variant (cold, scale) or per variant and round (warm, large, fan-out). */
 const PLAN = QUICK
@@ -45,8 +49,9 @@ const LARGE = { warmup: 10, count: 30 };
 const FAN = { warmup: 5, count: 20 };
 
 const BARS = {
-  coldRatio: 1.5,
-  warmRatio: 1.15,
+  // Relaxed on purpose for one HTTP stack and simpler code (issue "A simpler core and an honest front door").
+  coldRatio: 1.7,
+  warmRatio: 1.3,
   largeRatio: 1.2,
   /** The same repository looked up in 100,000 mirrors vs in 1: the algorithm's share of the cost. */
   lookupRatio: 1.2,
@@ -348,14 +353,14 @@ function summaryRows(r: Results): Row[] {
   const cold = (id: VariantId): Summary => figure(r.cold, id).wall;
   const coldFloor = cold('floor').median;
   const coldBridge = cold('bridge').median;
-  const peersBehind = PEERS.every((p) => cold(p).median > coldBridge);
+  const peersBehind = PEERS_BEHIND.every((p) => cold(p).median > coldBridge);
   rows.push({
     id: '1',
     measure: 'cold start: process start → first answer',
     bridge: spreadMs(cold('bridge')),
     reference: `floor ${spreadMs(cold('floor'))}`,
     ratio: ratio(coldBridge, coldFloor),
-    bar: `≤ ${BARS.coldRatio}× floor, ahead of every peer`,
+    bar: `≤ ${BARS.coldRatio}× floor, ahead of the SDK, all of undici and fetch`,
     pass: coldBridge / coldFloor <= BARS.coldRatio && peersBehind,
   });
   for (const peer of PEERS) {
@@ -365,8 +370,8 @@ function summaryRows(r: Results): Row[] {
       bridge: '',
       reference: spreadMs(cold(peer)),
       ratio: ratio(cold(peer).median, coldFloor),
-      bar: 'slower than the bridge',
-      pass: cold(peer).median > coldBridge,
+      bar: PEERS_BEHIND.includes(peer) ? 'slower than the bridge' : '(reported: the same stack, the floor\'s job)',
+      pass: PEERS_BEHIND.includes(peer) ? cold(peer).median > coldBridge : undefined,
     });
   }
   const warmFloor = figure(r.warm, 'floor').runMedians.median;
@@ -610,7 +615,7 @@ deadline, retries policy, signing, timeouts, logging.
    outside observer's view; it includes Node's own start, the same for all). Also shown: the same instant
    on the child's clock (\`performance.now()\`, from Node's time origin), when \`import()\` returned, the
    CPU time used by then, and the next delivery, made ${NEXT_INVOCATION_AFTER_MS} ms after the first answer (the next
-   invocation; for the bridge the first one on undici).
+   invocation).
 2. **Warm delivery**: per process ${WARM.warmup.toLocaleString('en')} unmeasured deliveries, then ${warmPerProcess} timed one after another (verify,
    map, sign, POST over the kept-alive connection); the figure is the median of the per-process medians.
    Between two deliveries the runner takes one turn of the event loop (\`setImmediate\`), outside the
@@ -646,8 +651,8 @@ ${coldRows}
 |---|---|---|---|---|---|---|
 ${warmRows}
 
-The bridge's first connection is node:http's; the next ones are undici's (its \`Pool\` opens a second
-connection when the next request is dispatched before the previous one has released the first).
+undici's \`Pool\` opens a second connection when the next request is dispatched before the previous one has
+released the first.
 
 ### 3. 5 MB delivery (${PLAN.largeRounds} processes per variant)
 
@@ -674,72 +679,65 @@ dist/webhook.js ${r.bundle.entry.toLocaleString('en')} B; chunks: ${chunkList}.
 - bridge, 1 repository: ${fanLine(r.oneTrip)}
 - floor, ${FAN_OUT} repositories: ${fanLine(figure(r.fanOut, 'floor'))}
 
-## What was changed for the bars, and the measured reason
+## Before and after the simplification
 
-**The cold path sends on node:http; undici takes over after the first answer** (lib/codehub/transport.ts).
-The stack decision is undici 7, and before this bench the transport deep-imported undici's \`Pool\` at module
-scope. In this run the floor's job on that same \`Pool\` starts cold in ${ms(cold('undiciPool'))} ms, ${ratio(cold('undiciPool'), floorCold)} the floor's
-${ms(floorCold)} ms (all of undici: ${ratio(cold('undiciAll'), floorCold)}; global \`fetch\`: ${ratio(cold('fetch'), floorCold)}). \`--cpu-prof\` (bench/profile.ts) puts the
-difference in compiling and running ~210 KB of undici's JavaScript and in compiling llhttp's WebAssembly on
-the first connection; none of it is needed to send one small POST, while node:http is built into Node and
-starts from its snapshot. So the transport sends on a keep-alive node:http \`Agent\` (undici's connect,
-headers and body timeouts rebuilt on timers, the same error codes) until undici is loaded, which it starts
-with \`setImmediate\` once its first call has settled, i.e. after the handler has returned its answer (in
-Lambda: before the sandbox is frozen, or when it thaws for the next event). Calls made before the load
-finished keep using node:http; later ones go through undici's \`Pool\`, the faster client warm (row 2: the
-floor's job on undici's \`Pool\` against node:http). Column "next delivery" in section 1 shows the move's
-one-off cost. undici now lives in a lazily loaded chunk, out of the cold path's bundle.
+The issue "A simpler core and an honest front door" traded microseconds for code a newcomer can read. The
+"before" column is one run of this bench on the code before it (commit ${BASELINE.commit}, ${BASELINE.date};
+\`git checkout ${BASELINE.commit} && npm ci && npm run bench\` repeats it), on this machine; "after" is this
+run. Ratios are against each run's own floor, which is the same code in both.
 
-**Cheaper redaction of log fields** (lib/log.ts), measured in isolation with a delivery's log fields:
-\`redact\`, which every log line goes through (the Powertools logger of lib/observability.ts included), now
-walks the fields and returns them as they are when nothing needs replacing, instead of always building a
-redacted copy (~0.3 µs instead of ~0.8 µs per call); \`createLogger\` redacts inside the \`JSON.stringify\` pass
-that writes the line (~3 µs instead of 7–10 µs per line). Small next to the rest of row 2.
+| measure | before | after | bar now |
+|---|---|---|---|
+| cold start (ratio to floor) | ${ms(BASELINE.coldMs)} ms (${BASELINE.coldRatio.toFixed(2)}×) | ${ms(cold('bridge'))} ms (${ratio(cold('bridge'), floorCold)}) | ≤ ${BARS.coldRatio}× |
+| next delivery after a cold start | ${ms(BASELINE.nextMs)} ms | ${ms(figure(r.cold, 'bridge').second.median)} ms | — |
+| warm 9 KB (ratio to floor) | ${ms(BASELINE.warmUs)} µs (${BASELINE.warmRatio.toFixed(2)}×) | ${ms(figure(r.warm, 'bridge').runMedians.median)} µs (${ratio(figure(r.warm, 'bridge').runMedians.median, warmFloor)}) | ≤ ${BARS.warmRatio}× |
+| CPU per warm delivery | ${ms(BASELINE.cpuUs)} µs | ${ms(figure(r.warm, 'bridge').cpuUs.median)} µs | — |
+| 5 MB (ratio to floor) | ${BASELINE.largeRatio.toFixed(2)}× | ${ratio(figure(r.large, 'bridge').runMedians.median, largeFloor)} | ≤ ${BARS.largeRatio}× |
+| bundle loaded at cold start | ${BASELINE.bundleBytes.toLocaleString('en')} B | ${(r.bundle.entry + r.bundle.coldChunks.reduce((sum, c) => sum + c.bytes, 0)).toLocaleString('en')} B | ≤ ${BARS.bundleBytes.toLocaleString('en')} B |
+| peak RSS after the first delivery | ${BASELINE.rssMb.toFixed(1)} MB | ${figure(r.cold, 'bridge').rssMb.median.toFixed(1)} MB | ≤ ${BARS.rssRatio}× floor |
 
-**Warm delivery: the log line and metrics after the answer, and a leaner hot path.** The bridge calls
-CodeHub through undici's \`Pool\`, faster than node:http warm (row 2), yet it missed this bar at 1.59×: the
-measured process is CPU-bound and the extra time was the pipeline's own JavaScript. A/B runs of this
-bench's harness and \`--cpu-prof\` profiles (bench/profile.ts) on this machine, figures from those runs:
-- *Telemetry.* One Powertools log line and one EMF metrics line per delivery, plus the client's own info
-  line per sync, cost ~100 µs of a ~470 µs delivery (the same bundle without them: ~370 µs). Timestamps
-  around the CodeHub call put it after the answer had arrived: from CodeHub's last byte to the handler's
-  return took 92 µs against the floor's 13 µs. Powertools reads \`process.env\` several times per line and
-  per metric (its invocation-scoped stores check \`AWS_LAMBDA_MAX_CONCURRENCY\` on every access), which
-  nothing on our side can change. So lib/observability.ts \`createDeliveryTelemetry\` writes both lines in
-  the immediate after the answer: in Lambda that runs after the answer has been posted and before the next
-  event arrives (see the method above), so no line is lost or attributed to another request; where a next
-  invocation comes first (tests, local emulators), it writes the pending lines before it starts. The
-  invocation's context (Powertools' \`addContext\`, ~10 µs in-process) likewise goes to Powertools with
-  the first line written, on the warm path that delivery line. The client's info line is now a debug
-  line (the delivery line carries the job ids). Their CPU is still spent: compare "CPU per delivery" in
-  section 2.
-- *The hot path.* Measured in isolation or in-process with a zero-latency transport: SHA-256 of short
-  strings through one-shot \`crypto.hash\` (0.4 µs instead of \`createHash\`'s 1.6 µs); the deadline as one
-  timer per call instead of an \`AbortController\` with listeners (0.3 µs instead of 4.6 µs); authorization
-  synchronous when the credentials are at hand (no promise, no race against the deadline); no object
-  spreads where headers, jobs and answers are built (the AK/SK authorizer went from 7.1 µs to 4.8 µs);
-  \`X-Sdk-Date\` formatted once a second; the canonical request built from headers already lower-cased;
-  a text body hashed and parsed as text, never copied to bytes (HMAC of a 9 KB body: 9.4 µs instead of
-  12.4 µs with the copy); the idempotency key made of the delivery id and the verified MAC as they are,
-  nothing hashed. The pipeline with its telemetry inline, no network: 150 µs per delivery before, 106 µs
-  after; without telemetry, 121 µs before, 58–65 µs after, against the floor's 33 µs of irreducible work.
+What changed, and where its cost shows:
+- **One HTTP stack** (lib/codehub/transport.ts). Before, the first calls went out on \`node:http\` and an
+  undici \`Pool\`, deep-imported with a hand-written dispatch handler, took over after the first answer. Now
+  every call goes through undici's \`Pool\` via \`pool.request()\`, imported as \`import { Pool } from 'undici'\`.
+  The whole package is 535 KB minified and starts about 3× the floor (row "all of undici" above). So
+  scripts/build.mjs resolves that one import to the \`Pool\` alone (scripts/undici-pool.mjs), and the code and
+  its types stay the package's own. This is the cold-start row: undici's JavaScript and llhttp's WebAssembly
+  are now compiled before the first answer. Before, that happened after it, and the next delivery paid for it
+  instead (row "next delivery"). In this run undici's \`Pool\` doing only the floor's job starts in
+  ${ms(cold('undiciPool'))} ms (${ratio(cold('undiciPool'), floorCold)}); the bridge's own work adds the rest.
+- **Micro-optimisations removed**, each worth under ~5 µs:
+  - the per-second \`X-Sdk-Date\` memo;
+  - the parsed-URL cache;
+  - authorization that returned either headers or a promise;
+  - spread-avoiding ternaries;
+  - request-fingerprint \`WeakMap\`s;
+  - the lazy body wrappers;
+  - the field-name cache of the log redactor;
+  - the plain-delivery-id shortcut of the idempotency key.
 
-**Tried or considered, not kept:**
-- *Loading undici during the first call's network wait* rather than after the answer: against a remote
-  CodeHub the round trip would hide it, but against the loopback stand-in the compile lands on the critical
-  path, and nothing guarantees a remote round trip is long enough; after the answer it never delays one.
-- *V8 compile cache* (\`module.enableCompileCache()\`, Node 22.1+): absent from this machine's Node 20, so it
-  cannot be measured here; and in Lambda it cannot help a cold start, since its cache would live in /tmp,
-  which is empty in every new sandbox, and is written when the process exits, which a frozen-then-discarded
-  Lambda process does not do. Not added.
-- *Moving IAM, YAML and error formatting behind dynamic imports*: YAML already is a lazy chunk; the IAM
-  authenticator and error formatting are a few KB of the cold bundle, below what this bench resolves.
-- *Compiling llhttp's WebAssembly in the background* once undici is loaded (\`WebAssembly.compile\` of the
-  same bytes, which V8 caches, so that undici's synchronous compile on its first connection is a cache hit):
-  no measurable change to the next delivery, whose extra time is the first run of undici's JavaScript and a
-  new connection. Not kept.
-- *One esbuild build per handler* (so that dist/webhook.js does not share chunks with dist/reconcile.js and
-  loads as fewer files): no measurable change to the cold start. Not kept.
+  These are measured together, and the warm and CPU rows show their sum.
+- **Typed outcomes** (lib/pipeline/webhook.ts, lib/pipeline/outcome.ts). Each step returns a value, and one
+  function makes the answer and the delivery record. This is also inside the warm row.
+- **Kept, because this bench shows they matter:**
+  - no copy of the body;
+  - verify before parse;
+  - text bodies hashed and parsed as text;
+  - the idempotency key made from the verified MAC, so a 5 MB body is never hashed twice (row 3);
+  - the delivery's log line and EMF metrics written after the answer (about 100 µs of Powertools per
+    delivery, "CPU per delivery" counts it).
+- **Hardening, not in these rows:**
+  - A forged, unsigned 6 MB body used to be HMAC'd once per configured secret: with 1,000 per-mirror secrets,
+    4–13 s of CPU. Now at most ${MAX_BODY_MACS} body MACs are tried (\`MAX_BODY_MACS\`, lib/config/mapping.ts), chosen by
+    the repository the body claims, about 0.1 s. \`test/providers/bounded-verification.test.ts\` counts the MACs.
+  - A YAML config of 100,000 mirrors now loads in a 256 MB function: about 147 MB peak with V8's 230 MB heap,
+    where it used to run out of memory (595 MB peak).
+
+**Considered, not done:**
+- *Loading undici lazily, at the first CodeHub call.* It would have kept the bundle row low without changing
+  what a cold start really loads. It is not done: a cold start that syncs loads it anyway.
+- *A V8 compile cache* (\`module.enableCompileCache()\`, Node 22.1+). Lambda starts every sandbox with an empty
+  /tmp, so it cannot help a cold start.
 ${missed.length === 0 ? '' : `
 ## Bars missed
 

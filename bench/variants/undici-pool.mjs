@@ -1,6 +1,7 @@
 /**
  * undici's Pool alone: the floor's job with the POST dispatched on `undici/lib/dispatcher/pool.js`
- * deep-imported at module scope, which is how the bridge's transport loaded undici before the bench.
+ * deep-imported at module scope: the part of undici the bridge's bundle carries (scripts/build.mjs resolves
+ * the bridge's `import { Pool } from 'undici'` to the Pool alone).
  */
 import Pool from 'undici/lib/dispatcher/pool.js';
 import { answerJobs, MIRROR_BODY, readSetup, signedMirrorCall, verifyAndRead } from './common.mjs';

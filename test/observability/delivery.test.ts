@@ -1,25 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { captureProcessOutput } from '../support/stdout';
 import { createDeliveryTelemetry, logDelivery, recordDeliveryMetrics, type DeliveryRecord } from '../../lib/observability/delivery';
 import { createBridgeMetrics, createLambdaLogger, type LambdaLogger } from '../../lib/observability/lambda';
 import { createLogger } from '../../lib/observability/log';
 
-/** Everything written to stdout while `act` runs, one entry per line. */
-let written: string[] = [];
-beforeEach(() => {
-  written = [];
-  // Powertools writes warnings and errors to stderr, the rest (EMF included) to stdout.
-  for (const stream of [process.stdout, process.stderr]) {
-    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      written.push(...String(chunk).split('\n').filter((l) => l !== ''));
-      return true;
-    });
-  }
-});
-afterEach(() => vi.restoreAllMocks());
+/** Everything written to stdout and stderr during each test. */
+const output = captureProcessOutput();
 
-function lines(): Record<string, unknown>[] {
-  return written.map((l) => JSON.parse(l) as Record<string, unknown>);
-}
+const lines = output.json;
 
 describe('logDelivery', () => {
   it('writes one line per delivery, at error for a failure, warn for a rejection, info otherwise', () => {
@@ -105,7 +93,7 @@ describe('createDeliveryTelemetry', () => {
     const telemetry = createDeliveryTelemetry({ logger: createLambdaLogger(), metrics: createBridgeMetrics() });
     // Act
     telemetry.observe(synced);
-    const writtenAtOnce = written.length;
+    const writtenAtOnce = output.lines().length;
     await nextTurn();
     // Assess
     expect(writtenAtOnce).toBe(0);
@@ -123,11 +111,11 @@ describe('createDeliveryTelemetry', () => {
     telemetry.observe({ ...synced, deliveryId: 'd-2' });
     // Act
     telemetry.flush();
-    const writtenByFlush = written.length;
+    const writtenByFlush = output.lines().length;
     await nextTurn();
     // Assess
     expect(writtenByFlush).toBe(4);
-    expect(written).toHaveLength(4);
+    expect(output.lines()).toHaveLength(4);
     expect(lines().filter((l) => l['message'] === 'delivery').map((l) => l['deliveryId'])).toEqual(['d-1', 'd-2']);
   });
 

@@ -1,20 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { captureProcessOutput } from '../support/stdout';
 import type { Context } from 'aws-lambda';
 import { createLambdaLogger } from '../../lib/observability/lambda';
 
-/** Everything written to stdout while `act` runs, one entry per line. */
-let written: string[] = [];
-beforeEach(() => {
-  written = [];
-  // Powertools writes warnings and errors to stderr, the rest (EMF included) to stdout.
-  for (const stream of [process.stdout, process.stderr]) {
-    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      written.push(...String(chunk).split('\n').filter((l) => l !== ''));
-      return true;
-    });
-  }
-});
-afterEach(() => vi.restoreAllMocks());
+/** Everything written to stdout and stderr during each test. */
+const output = captureProcessOutput();
 
 const lambdaContext = {
   awsRequestId: 'req-obs-1',
@@ -25,9 +15,7 @@ const lambdaContext = {
   getRemainingTimeInMillis: () => 9000,
 } as unknown as Context;
 
-function lines(): Record<string, unknown>[] {
-  return written.map((l) => JSON.parse(l) as Record<string, unknown>);
-}
+const lines = output.json;
 
 describe('createLambdaLogger', () => {
   it('writes structured JSON lines correlated with the Lambda request id', () => {
@@ -70,7 +58,7 @@ describe('createLambdaLogger', () => {
     // Act
     logger.error('failed', { authorization: 'SDK-HMAC-SHA256 Access=AK, Signature=abc123secret', nested: { password: 'abc123secret', token: 'abc123secret' } });
     // Assess
-    expect(written.join('\n')).not.toContain('abc123secret');
-    expect(written).toHaveLength(1);
+    expect(output.lines().join('\n')).not.toContain('abc123secret');
+    expect(output.lines()).toHaveLength(1);
   });
 });

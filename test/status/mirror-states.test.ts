@@ -3,6 +3,7 @@ import type { MirrorStatus } from '../../lib/codehub/client';
 import type { MirrorTarget } from '../../lib/config/types';
 import type { HttpRequest } from '../../lib/http/event';
 import { createLogger } from '../../lib/observability/log';
+import { healthyMirrorStatus } from '../support/codehub';
 import { createLastTriggers } from '../../lib/status/last-triggers';
 import { createMirrorStates, READS_PER_MINUTE, STATE_TTL_MS, type StatusCodeHub } from '../../lib/status/mirror-states';
 import { createStatusHandler, type StatusReport } from '../../lib/status/status';
@@ -12,19 +13,7 @@ const NOW = Date.parse('2026-03-01T10:00:00Z');
 /** A page deadline no test reaches. */
 const FAR = NOW + 3_600_000;
 
-function mirrorStatus(repositoryId: number): MirrorStatus {
-  return {
-    repositoryId,
-    updateStatus: 'success',
-    lastUpdateAt: '2026-03-01T09:59:00Z',
-    lastSuccessfulUpdateAt: '2026-03-01T09:59:00Z',
-    numberOfFailures: 0,
-    mirroringEnabled: true,
-    lastError: undefined,
-    url: undefined,
-    endpointUuid: undefined,
-  };
-}
+const mirrorStatus = (repositoryId: number): MirrorStatus => healthyMirrorStatus(repositoryId);
 
 /** A CodeHub that counts its calls per repository and answers at once. */
 function countingCodeHub(): StatusCodeHub & { readonly calls: number[] } {

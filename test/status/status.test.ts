@@ -7,6 +7,7 @@ import { CodeHubError, ErrorCodes } from '../../lib/errors';
 import type { HttpRequest, HttpResponse } from '../../lib/http/event';
 import { createLastTriggers, type LastTriggers } from '../../lib/status/last-triggers';
 import { createLogger } from '../../lib/observability/log';
+import { healthyMirrorStatus } from '../support/codehub';
 import {
   createStatusHandler,
   escapeHtml,
@@ -28,18 +29,7 @@ function idMirror(source: string, repositoryId: number, extra: Partial<MirrorTar
 }
 
 function mirrorStatus(repositoryId: number, extra: Partial<MirrorStatus> = {}): MirrorStatus {
-  return {
-    repositoryId,
-    updateStatus: 'success',
-    lastUpdateAt: '2026-03-01T09:59:00Z',
-    lastSuccessfulUpdateAt: '2026-03-01T09:59:00Z',
-    numberOfFailures: 0,
-    mirroringEnabled: true,
-    lastError: undefined,
-    url: `https://github.com/acme/${repositoryId}.git`,
-    endpointUuid: undefined,
-    ...extra,
-  };
+  return healthyMirrorStatus(repositoryId, { url: `https://github.com/acme/${repositoryId}.git`, ...extra });
 }
 
 interface FakeCodeHub extends StatusCodeHub {

@@ -1,3 +1,4 @@
+import type { MirrorStatus } from '../../lib/codehub/client';
 import type { Logger } from '../../lib/observability/log';
 import { CodeHubError } from '../../lib/errors';
 
@@ -27,4 +28,20 @@ export async function codeHubErrorOf(promise: Promise<unknown>): Promise<CodeHub
     throw error;
   }
   throw new Error('expected a CodeHubError');
+}
+
+/** CodeHub's state of a healthy mirror, last synced a minute before 2026-03-01T10:00:00Z. */
+export function healthyMirrorStatus(repositoryId: number, extra: Partial<MirrorStatus> = {}): MirrorStatus {
+  return {
+    repositoryId,
+    updateStatus: 'success',
+    lastUpdateAt: '2026-03-01T09:59:00Z',
+    lastSuccessfulUpdateAt: '2026-03-01T09:59:00Z',
+    numberOfFailures: 0,
+    mirroringEnabled: true,
+    lastError: undefined,
+    url: undefined,
+    endpointUuid: undefined,
+    ...extra,
+  };
 }
