@@ -733,6 +733,33 @@ What changed, and where its cost shows:
   - A YAML config of 100,000 mirrors now loads in a 256 MB function: about 147 MB peak with V8's 230 MB heap,
     where it used to run out of memory (595 MB peak).
 
+**Where the bars stand, and why.** This machine was noisy on the day of these runs. The unchanged
+"before" code measured warm ${BASELINE.warmRatio.toFixed(2)}× in its own run; in calmer runs it had measured 1.06×. Read each
+ratio with that in mind. The interleaved A/B of warm deliveries is the steadier figure, because all
+three ran in turn, in the same conditions:
+
+| | floor | before | after |
+|---|---|---|---|
+| warm median | ${BASELINE.warmAB.floorUs} µs | ${BASELINE.warmAB.beforeUs} µs (${(BASELINE.warmAB.beforeUs / BASELINE.warmAB.floorUs).toFixed(2)}×) | ${BASELINE.warmAB.afterUs} µs (${(BASELINE.warmAB.afterUs / BASELINE.warmAB.floorUs).toFixed(2)}×) |
+
+By an in-process A/B of the two bundles, the simpler code costs about 95 µs more per warm delivery. The
+cost is spread over many places, each a few µs, with no single hot spot:
+- the signer without its memos;
+- the outcome values and the answer built from them;
+- the call layer (\`exchange.ts\`);
+- redaction that copies;
+- identity checks.
+
+Two things were found and fixed on the way:
+- \`pool.request()\` with an \`AbortSignal\` cost about 30 µs more per call than \`pool.dispatch()\` with one
+  timer.
+- The bounded search for the claimed source ran on every delivery. It now runs only when more than
+  \`MAX_BODY_MACS\` secrets are configured; it had cost about 30 µs per 9 KB delivery and most of the 5 MB
+  regression.
+
+The cold-start bar cannot be met by any bridge that loads undici before its first answer: the Pool alone,
+doing only the floor's job, starts ${ratio(cold('undiciPool'), floorCold)} the floor in this run (1.6–1.8× over this day's runs).
+
 **Considered, not done:**
 - *Loading undici lazily, at the first CodeHub call.* It would have kept the bundle row low without changing
   what a cold start really loads. It is not done: a cold start that syncs loads it anyway.

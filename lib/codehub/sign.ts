@@ -86,7 +86,7 @@ export interface CanonicalRequestParts {
 
 /** Lower-case names of `headers`, sorted: the `SignedHeaders` value without the `;` joins. */
 export function signedHeaderNames(headers: Readonly<Record<string, string>>): string[] {
-  return [...new Set(Object.keys(headers).map((name) => name.toLowerCase()))].sort();
+  return [...lowerCaseKeys(headers).keys()].sort();
 }
 
 function lowerCaseKeys(headers: Readonly<Record<string, string>>): Map<string, string> {
@@ -110,7 +110,7 @@ function splitPathAndQuery(pathAndQuery: string): { path: string; query: string 
 export function canonicalRequest(parts: CanonicalRequestParts): string {
   const { path, query } = splitPathAndQuery(parts.pathAndQuery);
   const headers = lowerCaseKeys(parts.signedHeaders);
-  const names = signedHeaderNames(parts.signedHeaders);
+  const names = [...headers.keys()].sort();
   const canonicalHeaders = names.map((name) => `${name}:${(headers.get(name) ?? '').trim()}\n`).join('');
   return [parts.method.toUpperCase(), canonicalUri(path), canonicalQuery(query), canonicalHeaders, names.join(';'), payloadHash(parts.body)].join('\n');
 }

@@ -140,5 +140,5 @@ function hasControlOr(text: string, others: string): boolean {
 
 /** Only A–Z change: a non-ASCII letter whose lower case is ASCII (K, the Kelvin sign) stays itself. */
 function asciiLowerCase(text: string): string {
-  return text.replace(/[A-Z]/g, (letter) => String.fromCharCode(letter.charCodeAt(0) + 32));
+  return text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
 }
