@@ -17,8 +17,9 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   providers: ['root'],
   config: ['root', 'providers'],
   codehub: ['root', 'observability'],
-  pipeline: ['root', 'observability', 'http', 'providers', 'config', 'codehub'],
-  status: ['root', 'observability', 'http', 'config', 'codehub', 'pipeline'],
+  ledger: ['root', 'providers', 'config'],
+  pipeline: ['root', 'observability', 'http', 'providers', 'config', 'codehub', 'ledger'],
+  status: ['root', 'observability', 'http', 'config', 'codehub', 'ledger', 'pipeline'],
 };
 
 const MAX_LINES = 310;

@@ -9,6 +9,8 @@ import type { Faults } from './faults';
 import { isRecord, parseJsonBody } from './http';
 import type { ApiRequest, Reply } from './http';
 import type { MirrorService, RepositorySpec } from './mirror';
+import { parseSyncDelaySpec } from './sync-delay';
+import type { SyncDelays } from './sync-delay';
 
 export interface AdminContext {
   readonly url: () => string;
@@ -17,6 +19,7 @@ export interface AdminContext {
   readonly mirrors: MirrorService;
   readonly faults: Faults;
   readonly calls: CallLog;
+  readonly delays: SyncDelays;
 }
 
 const REPOSITORY_KEYS = new Set(['id', 'name', 'group', 'upstream']);
@@ -113,6 +116,20 @@ export async function handleAdmin(request: ApiRequest, context: AdminContext): P
         const repositoryId = numericId(scoped);
         if (repositoryId === undefined) return error(400, 'repositoryId must be an integer');
         return ok(faults.clear(repositoryId));
+      }
+      case 'GET sync-delay':
+        return ok(context.delays.snapshot());
+      case 'POST sync-delay': {
+        const body = jsonBody(request);
+        if (!body.ok) return body.reply;
+        return ok(context.delays.set(parseSyncDelaySpec(body.value)));
+      }
+      case 'DELETE sync-delay': {
+        const scoped = request.query.get('repositoryId');
+        if (scoped === null) return ok(context.delays.clear());
+        const repositoryId = numericId(scoped);
+        if (repositoryId === undefined) return error(400, 'repositoryId must be an integer');
+        return ok(context.delays.clear(repositoryId));
       }
       case 'GET jobs':
         return ok({ jobs: mirrors.jobs() });

@@ -11,6 +11,8 @@ import { isRecord, parseJsonBody } from './http';
 import type { ApiRequest, Outcome, Reply } from './http';
 import { MAX_REPOSITORY_ID } from './mirror';
 import type { MirrorService, MirrorUpdate } from './mirror';
+import { answerRead, READ_PARAMETERS } from './reads';
+import type { ReadRoute } from './reads';
 import type { SourceCredentials } from './git';
 
 export interface CodeHubContext {
@@ -19,6 +21,8 @@ export interface CodeHubContext {
   readonly faults: FaultController;
   /** Waits `ms` (rejects when the emulator closes). */
   readonly sleep: (ms: number) => Promise<void>;
+  /** Per git command of a read (ShowBranch, ShowTag, ShowCommit). */
+  readonly gitTimeoutMs: number;
 }
 
 export interface CodeHubAnswer {
@@ -29,7 +33,7 @@ export interface CodeHubAnswer {
 }
 
 type Version = 'v1' | 'v4';
-type RouteName = 'startSync' | 'getMirror' | 'updateMirror' | 'associate' | 'getRepository' | 'repositoryId';
+type RouteName = 'startSync' | 'getMirror' | 'updateMirror' | 'associate' | 'getRepository' | 'repositoryId' | ReadRoute;
 
 interface Route {
   readonly name: RouteName;
@@ -44,6 +48,9 @@ const ROUTES: readonly { method: string; pattern: RegExp; name: RouteName; versi
   { method: 'PUT', pattern: /^\/v4\/repositories\/([^/]+)\/remote-mirror$/, name: 'updateMirror', version: 'v4' },
   { method: 'POST', pattern: /^\/v4\/repositories\/([^/]+)\/remote-mirror\/associate$/, name: 'associate', version: 'v4' },
   { method: 'GET', pattern: /^\/v4\/repositories\/([^/]+)$/, name: 'getRepository', version: 'v4' },
+  { method: 'GET', pattern: /^\/v4\/repositories\/([^/]+)\/repository\/branch$/, name: 'showBranch', version: 'v4' },
+  { method: 'GET', pattern: /^\/v4\/repositories\/([^/]+)\/repository\/tag$/, name: 'showTag', version: 'v4' },
+  { method: 'GET', pattern: /^\/v4\/repositories\/([^/]+)\/repository\/commits$/, name: 'showCommit', version: 'v4' },
   { method: 'GET', pattern: /^\/v1\/repositories\/repoid$/, name: 'repositoryId', version: 'v1' },
 ];
 
@@ -171,7 +178,7 @@ function handleRepositoryIdLookup(request: ApiRequest, mirrors: MirrorService): 
   return { status: 200, body: { result: repository.id, status: 'success' } };
 }
 
-function handleRepositoryCall(route: Route, id: number, request: ApiRequest, mirrors: MirrorService): Reply {
+function handleRepositoryCall(route: Route & { readonly name: Exclude<RouteName, ReadRoute> }, id: number, request: ApiRequest, mirrors: MirrorService): Reply {
   const repository = mirrors.get(id);
   const mirror = mirrors.state(id);
   if (!repository || !mirror) return serviceError('v4', 404, 'CH.004404', 'Repository Not Found');
@@ -221,6 +228,20 @@ function handleRepositoryCall(route: Route, id: number, request: ApiRequest, mir
   }
 }
 
+function isReadRoute(name: RouteName): name is ReadRoute {
+  return name === 'showBranch' || name === 'showTag' || name === 'showCommit';
+}
+
+/** ShowBranch, ShowTag, ShowCommit: from the mirror's bare repository, as it is at this moment. */
+async function handleRead(route: ReadRoute, id: number, request: ApiRequest, context: CodeHubContext): Promise<Reply> {
+  const repository = context.mirrors.get(id);
+  if (!repository) return serviceError('v4', 404, 'CH.004404', 'Repository Not Found');
+  const parameter = READ_PARAMETERS[route];
+  const name = request.query.get(parameter);
+  if (name === null || name === '') return invalid('v4', `${parameter} is required`);
+  return answerRead(route, name, { mirrorDir: repository.mirrorDir, defaultBranch: repository.defaultBranch, gitTimeoutMs: context.gitTimeoutMs });
+}
+
 /** Answers one CodeHub API call. */
 export async function handleCodeHub(request: ApiRequest, context: CodeHubContext): Promise<CodeHubAnswer> {
   const route = matchRoute(request.method, request.pathname);
@@ -265,5 +286,7 @@ export async function handleCodeHub(request: ApiRequest, context: CodeHubContext
       ...latency,
     };
   }
-  return { outcome: handleRepositoryCall(route, id, request, context.mirrors), repositoryId: id, auth: auth.method, ...latency };
+  const name = route.name;
+  const outcome = isReadRoute(name) ? await handleRead(name, id, request, context) : handleRepositoryCall({ ...route, name }, id, request, context.mirrors);
+  return { outcome, repositoryId: id, auth: auth.method, ...latency };
 }

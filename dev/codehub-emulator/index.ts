@@ -17,11 +17,14 @@ import type { Faults } from './faults';
 import { createMirrorService } from './mirror';
 import type { JobInfo, MirrorState, RepositoryInfo, RepositorySpec } from './mirror';
 import { createRequestListener } from './server';
+import { createSyncDelays } from './sync-delay';
+import type { SyncDelay, SyncDelaySpec, SyncDelaysSnapshot } from './sync-delay';
 
 export type { AkLockout, EmulatorCredentials, IamUser } from './auth';
 export type { CallApi, CallRecord } from './calls';
 export type { FaultSpec, FaultState, Faults, FaultsSnapshot } from './faults';
 export type { JobInfo, JobStatus, MirrorState, RepositoryInfo, RepositorySpec, UpdateStatus } from './mirror';
+export type { SyncDelay, SyncDelaySpec, SyncDelaysSnapshot } from './sync-delay';
 
 export interface EmulatorOptions {
   /** 0 picks a free port. @default 0 */
@@ -42,6 +45,8 @@ export interface EmulatorOptions {
   readonly akLockout?: AkLockout | false;
   /** One line per call and per sync job, never with a secret. @default no logging */
   readonly log?: (line: string) => void;
+  /** How long every sync job waits before and after its git fetch; change it with `setSyncDelay`. @default none */
+  readonly syncDelay?: Partial<SyncDelay>;
 }
 
 export interface Emulator {
@@ -66,6 +71,13 @@ export interface Emulator {
   job(jid: string): JobInfo | undefined;
   /** Resolves once no sync job is queued or running. @param timeoutMs default 30000 */
   waitForIdle(timeoutMs?: number): Promise<void>;
+  /**
+   * Makes sync jobs (of one repository, or all) wait before and/or after their git fetch. A trigger
+   * while a job waits joins it (same `jid`, no second fetch).
+   */
+  setSyncDelay(spec: SyncDelaySpec): SyncDelaysSnapshot;
+  /** Removes the delay (of one repository, or all) and ends the waits under way at once. */
+  clearSyncDelay(repositoryId?: number): SyncDelaysSnapshot;
   /** Accepts another `X-Auth-Token`. */
   addToken(token: string): void;
   /** Stops the server (dropping open connections), stops git and waits for jobs to end. */
@@ -83,6 +95,7 @@ const OPTION_KEYS = new Set([
   'gitTimeoutMs',
   'akLockout',
   'log',
+  'syncDelay',
 ]);
 
 export const DEFAULT_DATA_DIR = '.data/codehub-emulator';
@@ -103,7 +116,10 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     tokenLifetimeMs: options.tokenLifetimeMs ?? 24 * 3600 * 1000,
     akLockout: options.akLockout ?? { maxFailures: 5, durationMs: 5 * 60 * 1000 },
   });
-  const mirrors = createMirrorService({ dataDir, now, gitTimeoutMs: options.gitTimeoutMs ?? 60_000, log });
+  const gitTimeoutMs = options.gitTimeoutMs ?? 60_000;
+  const delays = createSyncDelays();
+  if (options.syncDelay) delays.set(options.syncDelay);
+  const mirrors = createMirrorService({ dataDir, now, gitTimeoutMs, log, delays });
   const faults = createFaults({
     expireTokens: () => {
       const count = authority.expireTokens();
@@ -126,6 +142,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       mirrors,
       faults,
       calls,
+      delays,
+      gitTimeoutMs,
       now,
       log,
       sleep: (ms) => delay(ms, undefined, { signal: closing.signal }),
@@ -160,6 +178,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     mirrorRefs: async (id) => (await mirrors.refs(id)).refs,
     job: (jid) => mirrors.job(jid),
     waitForIdle: (timeoutMs) => mirrors.waitForIdle(timeoutMs),
+    setSyncDelay: (spec) => delays.set(spec),
+    clearSyncDelay: (repositoryId) => delays.clear(repositoryId),
     addToken: (token) => authority.addToken(token),
     close() {
       closed ??= (async () => {

@@ -1,6 +1,9 @@
 /**
  * The emulated repositories and their remote mirrors. A sync job really runs `git fetch` of the
- * upstream into a bare repository under the data dir; jobs for one repository run one at a time.
+ * upstream into a bare repository under the data dir. A repository has at most one job at a time:
+ * a trigger while one is queued or running gets that job back and fetches nothing more (as
+ * GitLab's pull mirror does, and as CodeHub most likely does), so a push that lands upstream after
+ * the job's fetch is missing from the mirror until a later trigger.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -8,6 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { GitError, gitEnvironment, runGit } from './git';
 import type { SourceCredentials } from './git';
+import type { SyncDelays } from './sync-delay';
 
 export const MAX_REPOSITORY_ID = 2_147_483_647;
 
@@ -60,6 +64,8 @@ export interface JobInfo {
   readonly createdAt: string;
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
+  /** When its `git fetch` ended (the job may still be running: see `SyncDelays`). */
+  readonly fetchedAt: string | null;
   /** git's error, credentials scrubbed. */
   readonly error: string | null;
 }
@@ -86,6 +92,7 @@ interface MutableJob {
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  fetchedAt: string | null;
   error: string | null;
 }
 
@@ -105,10 +112,8 @@ interface RepositoryRecord {
   lastSuccessfulUpdateAt: string | null;
   numberOfFailures: number;
   lastError: string | null;
-  /** Jobs queued or running. */
-  pending: number;
-  /** The end of this repository's queue. */
-  tail: Promise<void>;
+  /** The job queued or running, which a trigger joins. */
+  current: MutableJob | undefined;
 }
 
 export interface MirrorServiceOptions {
@@ -116,6 +121,7 @@ export interface MirrorServiceOptions {
   readonly now: () => number;
   readonly gitTimeoutMs: number;
   readonly log: (line: string) => void;
+  readonly delays: SyncDelays;
 }
 
 export interface MirrorService {
@@ -126,7 +132,7 @@ export interface MirrorService {
   list(): RepositoryInfo[];
   state(id: number): MirrorState | undefined;
   update(id: number, update: MirrorUpdate): MirrorState | undefined;
-  /** Queues a sync job and returns it at once (status `queued`). */
+  /** Starts a sync job and returns it at once (status `queued`), or the job already queued or running. */
   startSync(id: number, request: SyncRequest): JobInfo | undefined;
   job(jid: string): JobInfo | undefined;
   jobs(): JobInfo[];
@@ -200,7 +206,7 @@ export function createMirrorService(options: MirrorServiceOptions): MirrorServic
     return {
       id: record.mirrorId,
       repository_id: record.id,
-      update_status: record.pending > 0 ? 'running' : (record.lastOutcome ?? 'init'),
+      update_status: record.current ? 'running' : (record.lastOutcome ?? 'init'),
       last_update_at: record.lastUpdateAt,
       last_successful_update_at: record.lastSuccessfulUpdateAt,
       number_of_failures: record.numberOfFailures,
@@ -239,7 +245,7 @@ export function createMirrorService(options: MirrorServiceOptions): MirrorServic
       existing.group = group;
       if (existing.upstream !== upstream) {
         existing.upstream = upstream;
-        if (existing.pending === 0) freshMirrorState(existing);
+        if (!existing.current) freshMirrorState(existing);
       }
       return info(existing);
     }
@@ -259,8 +265,7 @@ export function createMirrorService(options: MirrorServiceOptions): MirrorServic
       lastSuccessfulUpdateAt: null,
       numberOfFailures: 0,
       lastError: null,
-      pending: 0,
-      tail: Promise.resolve(),
+      current: undefined,
     };
     freshMirrorState(record);
     repositories.set(id, record);
@@ -310,6 +315,7 @@ export function createMirrorService(options: MirrorServiceOptions): MirrorServic
     job.startedAt = iso();
     try {
       if (closing.signal.aborted) throw new GitError('the emulator closed before the job started', '');
+      await options.delays.wait(record.id, 'beforeFetchMs', closing.signal);
       const env = gitEnvironment(credentials);
       const dir = mirrorDir(record.id);
       await ensureBareRepository(dir, env);
@@ -331,6 +337,8 @@ export function createMirrorService(options: MirrorServiceOptions): MirrorServic
         { env, timeoutMs: options.gitTimeoutMs, signal: closing.signal },
       );
       await followUpstreamHead(record, dir, upstream, env);
+      job.fetchedAt = iso();
+      await options.delays.wait(record.id, 'afterFetchMs', closing.signal);
       job.status = 'success';
       record.lastOutcome = 'success';
       record.numberOfFailures = 0;
@@ -348,7 +356,7 @@ export function createMirrorService(options: MirrorServiceOptions): MirrorServic
       job.finishedAt = iso();
       record.lastUpdateAt = job.finishedAt;
       if (job.status === 'success') record.lastSuccessfulUpdateAt = job.finishedAt;
-      record.pending -= 1;
+      record.current = undefined;
       const ms = Date.now() - started;
       options.log(
         `sync repository ${record.id} job ${job.jid} ${job.status} in ${ms}ms${job.error ? `: ${job.error.split('\n').join(' | ')}` : ''}`,
@@ -359,6 +367,7 @@ export function createMirrorService(options: MirrorServiceOptions): MirrorServic
   function startSync(id: number, request: SyncRequest): JobInfo | undefined {
     const record = repositories.get(id);
     if (!record) return undefined;
+    if (record.current) return snapshotJob(record.current);
     const job: MutableJob = {
       jid: randomUUID(),
       repositoryId: id,
@@ -367,15 +376,17 @@ export function createMirrorService(options: MirrorServiceOptions): MirrorServic
       createdAt: iso(),
       startedAt: null,
       finishedAt: null,
+      fetchedAt: null,
       error: null,
     };
     rememberJob(job);
-    record.pending += 1;
+    record.current = job;
     record.isPrivate = request.credentials !== undefined || request.endpointUuid !== undefined;
     if (request.endpointUuid !== undefined) record.endpointUuid = request.endpointUuid;
-    // runJob records its own failures; the catch only keeps a surprise from stalling the queue.
-    const run = record.tail.then(() => runJob(record, job, request)).catch(() => undefined);
-    record.tail = run;
+    // runJob records its own failures; the catch only keeps a surprise from going unhandled.
+    const run = Promise.resolve()
+      .then(() => runJob(record, job, request))
+      .catch(() => undefined);
     active.add(run);
     void run.finally(() => active.delete(run));
     return snapshotJob(job);

@@ -6,16 +6,25 @@ import { CodeHubError, ErrorCodes } from '../errors';
 import { silentLogger, type Logger } from '../observability/log';
 import type { Authenticator } from './auth';
 import { makeCall, type CallContext } from './exchange';
-import { MAX_REPOSITORY_ID, readJobId, readMirrorStatus, readRepositoryId, type MirrorStatus } from './response';
+import {
+  isAbsentRef,
+  MAX_REPOSITORY_ID,
+  readCommitSha,
+  readJobId,
+  readMirrorStatus,
+  readRefCommitSha,
+  readRepositoryId,
+  type MirrorStatus,
+} from './response';
 import { DEFAULT_RETRY_POLICY, sleep as sleepFor, type RetryPolicy } from './retry';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_TIMEOUT_MS } from './settings';
 import { encodeSigningComponent } from './sign';
 import { undiciTransport, type Transport } from './transport';
-import type { CallOptions, CodeHub, MirrorSyncRequest, MirrorSyncResult } from './types';
+import type { CallOptions, CodeHub, MirrorRefReader, MirrorSyncRequest, MirrorSyncResult, RefHead } from './types';
 
 export type { MirrorStatus } from './response';
 
-export interface CodeHubClient extends CodeHub {
+export interface CodeHubClient extends CodeHub, MirrorRefReader {
   /** The remote-mirror state; there is no API taking a `jid`, so a sync is followed by polling this. */
   getMirrorStatus(repositoryId: number, options?: CallOptions): Promise<MirrorStatus>;
   /** The numeric id of `group/name` (`GET /v1/repositories/repoid`). */
@@ -48,6 +57,21 @@ export interface CodeHubClientOptions {
 function checkRepositoryId(repositoryId: number): void {
   if (!Number.isInteger(repositoryId) || repositoryId < 1 || repositoryId > MAX_REPOSITORY_ID) {
     throw new CodeHubError(ErrorCodes.CODEHUB_REJECTED, `repository id must be an integer 1..${MAX_REPOSITORY_ID}, got ${String(repositoryId)}`);
+  }
+}
+
+/**
+ * `?name=value` with the value percent-encoded as the AK/SK signer canonicalises it (`/` → `%2F`,
+ * `+` → `%2B`, space → `%20`), so the bytes sent are the bytes signed and CodeHub decodes the name
+ * back exactly (a raw `+` would read as a space).
+ */
+function refQuery(name: string, value: string, operation: string): string {
+  if (value === '') throw new CodeHubError(ErrorCodes.CODEHUB_REJECTED, `CodeHub ${operation}: the ref name is empty`);
+  try {
+    return `?${name}=${encodeSigningComponent(value)}`;
+  } catch (cause) {
+    // encodeURIComponent refuses a lone surrogate: no ref is named so.
+    throw new CodeHubError(ErrorCodes.CODEHUB_REJECTED, `CodeHub ${operation}: the ref name is not valid Unicode`, { cause });
   }
 }
 
@@ -124,5 +148,40 @@ export function createCodeHubClient(options: CodeHubClientOptions): CodeHubClien
     return readRepositoryId(response.body, operation);
   }
 
-  return { startMirrorSync, getMirrorStatus, resolveRepositoryId };
+  /** One ShowBranch / ShowTag / ShowCommit read; `undefined` when CodeHub says the ref does not exist. */
+  async function readRef(
+    repositoryId: number,
+    what: { operation: string; path: string; read: (body: string, operation: string) => string },
+    callOptions: CallOptions | undefined,
+  ): Promise<RefHead | undefined> {
+    checkRepositoryId(repositoryId);
+    try {
+      const response = await makeCall(context, { operation: what.operation, method: 'GET', path: what.path, body: noBody, secrets: [] }, callOptions);
+      return { sha: what.read(response.body, what.operation) };
+    } catch (error) {
+      // A 404 is not retried (a 4xx is final), so absence costs one call.
+      if (isAbsentRef(error)) return undefined;
+      throw error;
+    }
+  }
+
+  function getBranchHead(repositoryId: number, branch: string, callOptions?: CallOptions): Promise<RefHead | undefined> {
+    const operation = `read branch ${branch} of repository ${repositoryId}`;
+    const path = `/v4/repositories/${repositoryId}/repository/branch${refQuery('branch_name', branch, operation)}`;
+    return readRef(repositoryId, { operation, path, read: readRefCommitSha }, callOptions);
+  }
+
+  function getTagHead(repositoryId: number, tag: string, callOptions?: CallOptions): Promise<RefHead | undefined> {
+    const operation = `read tag ${tag} of repository ${repositoryId}`;
+    const path = `/v4/repositories/${repositoryId}/repository/tag${refQuery('tag_name', tag, operation)}`;
+    return readRef(repositoryId, { operation, path, read: readRefCommitSha }, callOptions);
+  }
+
+  function getCommit(repositoryId: number, ref: string, callOptions?: CallOptions): Promise<RefHead | undefined> {
+    const operation = `read commit ${ref} of repository ${repositoryId}`;
+    const path = `/v4/repositories/${repositoryId}/repository/commits${refQuery('sha', ref, operation)}`;
+    return readRef(repositoryId, { operation, path, read: readCommitSha }, callOptions);
+  }
+
+  return { startMirrorSync, getMirrorStatus, resolveRepositoryId, getBranchHead, getTagHead, getCommit };
 }

@@ -25,7 +25,7 @@ export { parseAuthorization, parseSdkDate, verifySignedRequest } from './verify'
 export type { VerifySignedRequestInput, VerifySignedRequestResult } from './verify';
 export { closeTransportPools, undiciTransport } from './transport';
 export type { Transport, TransportRequest, TransportResponse } from './transport';
-export type { CallOptions, CodeHub, MirrorSyncRequest, MirrorSyncResult } from './types';
+export type { CallOptions, CodeHub, MirrorRefReader, MirrorSyncRequest, MirrorSyncResult, RefHead } from './types';
 
 export interface CodeHubFromEnvOptions {
   /** @default undiciTransport */

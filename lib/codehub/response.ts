@@ -156,6 +156,40 @@ export function readMirrorStatus(body: string, operation: string): MirrorStatus 
   };
 }
 
+/** A commit id as git writes it: SHA-1 or SHA-256, lower-case hex. */
+const COMMIT_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+function commitShaOf(value: unknown): string | undefined {
+  return typeof value === 'string' && COMMIT_SHA.test(value.toLowerCase()) ? value.toLowerCase() : undefined;
+}
+
+/** A 200 answer to ShowBranch or ShowTag (`{name, commit: {id, …}, …}`): the commit SHA the ref points at. */
+export function readRefCommitSha(body: string, operation: string): string {
+  const parsed = parseJson(body);
+  const commit = isRecord(parsed) ? parsed.commit : undefined;
+  const sha = commitShaOf(isRecord(commit) ? commit.id : undefined);
+  if (sha === undefined) throw badResponse(operation, 'without a commit id', body, []);
+  return sha;
+}
+
+/** A 200 answer to ShowCommit (`{id, short_id, parent_ids, …}`): the commit SHA. */
+export function readCommitSha(body: string, operation: string): string {
+  const parsed = parseJson(body);
+  const sha = commitShaOf(isRecord(parsed) ? parsed.id : undefined);
+  if (sha === undefined) throw badResponse(operation, 'without a commit id', body, []);
+  return sha;
+}
+
+/**
+ * Whether a failed read means "no such ref". Undocumented: CodeHub is expected to answer 404 with
+ * a `CH.*` code for a branch, tag or commit it does not have, so that (and only that) is absence.
+ * A 404 from APIG (`APIG.0101`: no such API, a wrong endpoint) or without a code is an error, so a
+ * misrouted call can never read as "the ref was deleted" and confirm a deletion that did not land.
+ */
+export function isAbsentRef(error: unknown): boolean {
+  return error instanceof CodeHubError && error.status === 404 && /^CH\./.test(error.serviceCode ?? '');
+}
+
 /** A 200 answer to `GET /v1/repositories/repoid`; v1 may answer 200 with `"status": "failed"` and the reason. */
 export function readRepositoryId(body: string, operation: string): number {
   const parsed = parseJson(body);

@@ -22,3 +22,22 @@ export interface CodeHub {
   /** Starts a remote-mirror sync. Throws `CodeHubError` on anything but 200 with a `jid`. */
   startMirrorSync(repositoryId: number, request: MirrorSyncRequest, options?: CallOptions): Promise<MirrorSyncResult>;
 }
+
+/** What a ref of the mirror points at: the commit SHA (lower-case hex, 40 or 64 digits). */
+export interface RefHead {
+  readonly sha: string;
+}
+
+/**
+ * Reads of what the mirror holds, to confirm a sync reached a pushed commit. Each resolves
+ * `undefined` when the ref does not exist in the mirror, and throws `CodeHubError` otherwise.
+ * Apart from `CodeHub` so that code which only triggers syncs needs only `startMirrorSync`.
+ */
+export interface MirrorRefReader {
+  /** The head of a branch (ShowBranch, `commit.id`); `branch` without `refs/heads/`. */
+  getBranchHead(repositoryId: number, branch: string, options?: CallOptions): Promise<RefHead | undefined>;
+  /** The commit a tag points at (ShowTag, `commit.id`); `tag` without `refs/tags/`. */
+  getTagHead(repositoryId: number, tag: string, options?: CallOptions): Promise<RefHead | undefined>;
+  /** The commit a branch, tag or SHA names (ShowCommit, `id`). */
+  getCommit(repositoryId: number, ref: string, options?: CallOptions): Promise<RefHead | undefined>;
+}

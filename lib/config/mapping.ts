@@ -130,6 +130,7 @@ function expandWildcard(wildcard: WildcardMirror, identity: string, segments: re
     secrets: wildcard.secrets,
     refs: wildcard.refs,
     forceFetch: wildcard.forceFetch,
+    branches: wildcard.branches,
     username: wildcard.username,
     password: wildcard.password,
     endpointUuid: wildcard.endpointUuid,

@@ -14,7 +14,7 @@ import {
   pathSegmentsOf,
   type CompiledTargetTemplate,
 } from './patterns';
-import type { MirrorTarget, PathMirror, WildcardMirror } from './types';
+import { MIRROR_BRANCHES, type MirrorBranches, type MirrorTarget, type PathMirror, type WildcardMirror } from './types';
 import { resolveSecret, resolveSecrets, type SecretContext } from './values';
 
 export type ReadMirror =
@@ -30,6 +30,7 @@ const MIRROR_KEYS: readonly string[] = [
   'secret',
   'refs',
   'force_fetch',
+  'branches',
   'username',
   'password',
   'endpoint_uuid',
@@ -61,6 +62,7 @@ export function readMirror(value: unknown, field: string, context: SecretContext
   const secrets = optional('secret', (raw, at) => resolveSecrets(raw, at, context));
   const refs = optional('refs', readRefs);
   const forceFetch = optional('force_fetch', readForceFetch) ?? true;
+  const branches = optional('branches', readBranches);
   checkCredentialChoice(object, field, problems);
   const readCredential = (raw: unknown, at: string): string => resolveSecret(raw, at, context);
   const username = optional('username', readCredential);
@@ -70,7 +72,7 @@ export function readMirror(value: unknown, field: string, context: SecretContext
 
   // Object literals, not spreads of a shared settings object: this runs once per mirror, 100,000 times for a large config.
   if (repositoryId !== undefined) {
-    return { kind: 'id', mirror: Object.freeze({ source, repositoryId, secrets, refs, forceFetch, username, password, endpointUuid }) };
+    return { kind: 'id', mirror: Object.freeze({ source, repositoryId, secrets, refs, forceFetch, branches, username, password, endpointUuid }) };
   }
   if (template === undefined) return undefined; // checkRepositoryChoice recorded why
   if (source.includes('*')) {
@@ -84,6 +86,7 @@ export function readMirror(value: unknown, field: string, context: SecretContext
       secrets,
       refs,
       forceFetch,
+      branches,
       username,
       password,
       endpointUuid,
@@ -95,7 +98,7 @@ export function readMirror(value: unknown, field: string, context: SecretContext
     problems.add(`${field}.target`, 'expands, with this source, to a path that is not a CodeHub path (letters, digits, _ . - only)');
     return undefined;
   }
-  return { kind: 'path', mirror: Object.freeze({ source, target, secrets, refs, forceFetch, username, password, endpointUuid }) };
+  return { kind: 'path', mirror: Object.freeze({ source, target, secrets, refs, forceFetch, branches, username, password, endpointUuid }) };
 }
 
 /** Exactly one of repository_id and target; a wildcard source needs target. `wildcard` undefined: the source is invalid. */
@@ -165,6 +168,14 @@ function readRepositoryId(value: unknown, field: string): number {
 function readForceFetch(value: unknown, field: string): boolean {
   if (typeof value !== 'boolean') throw new ConfigError(field, `must be true or false, got ${describe(value)}`);
   return value;
+}
+
+function readBranches(value: unknown, field: string): MirrorBranches {
+  const known: readonly unknown[] = MIRROR_BRANCHES;
+  if (typeof value !== 'string' || !known.includes(value)) {
+    throw new ConfigError(field, `must be default or all (the CodeArts mirror's sync_branch_type), got ${describe(value)}`);
+  }
+  return value as MirrorBranches;
 }
 
 function readRefs(value: unknown, field: string): readonly string[] {

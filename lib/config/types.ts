@@ -6,6 +6,10 @@
 
 import type { CompiledSourcePattern, CompiledTargetTemplate } from './patterns';
 
+/** CodeHub's `sync_branch_type`: `all` branches and tags, or only the `default` branch. */
+export type MirrorBranches = 'default' | 'all';
+export const MIRROR_BRANCHES: readonly MirrorBranches[] = Object.freeze(['default', 'all']);
+
 export interface MirrorTarget {
   /** Normalised identity `host/path` (see `lib/providers/identity.ts`). */
   readonly source: string;
@@ -17,6 +21,12 @@ export interface MirrorTarget {
   readonly refs: readonly string[] | undefined;
   /** @default true */
   readonly forceFetch: boolean;
+  /**
+   * Which branches the CodeArts mirror itself syncs (CodeHub's `sync_branch_type`, which
+   * `GET remote-mirror` does not report, so the config says it): `default` = only the default branch,
+   * and no tags. Only decides which refs a push waits for. undefined = `all` (every branch and tag).
+   */
+  readonly branches?: MirrorBranches | undefined;
   /** Source credentials, plain text here; the CodeHub client base64-encodes them. */
   readonly username?: string | undefined;
   readonly password?: string | undefined;

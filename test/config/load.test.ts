@@ -867,5 +867,6 @@ describe('loadMirrorConfig', () => {
     expect(result.config.pathMirrors.map((mirror) => [mirror.source, mirror.target])).toEqual([['github.com/acme/web', 'acme-mirror/web']]);
     expect(result.config.wildcardMirrors.map((mirror) => [mirror.pattern, mirror.target])).toEqual([['github.com/acme/*', 'acme-mirror/{name}']]);
     expect(result.config.statusKey).toBe('k');
+    expect(result.config.mirrors.find((mirror) => mirror.repositoryId === 2112)?.branches).toBe('all');
   });
 });
