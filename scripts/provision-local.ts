@@ -193,7 +193,7 @@ async function provisionQueue(sqs: SQSClient, logicalId: string, properties: Rec
     queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: queueName, Attributes: attributes }))).QueueUrl ?? '';
   } catch (error) {
     // It exists with other attributes (serverless.yml changed since): bring it in line.
-    if (!(error instanceof QueueNameExists)) throw error;
+    if (!isQueueNameExists(error)) throw error;
     queueUrl = (await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }))).QueueUrl ?? '';
     await sqs.send(new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: attributes }));
   }
@@ -201,6 +201,15 @@ async function provisionQueue(sqs: SQSClient, logicalId: string, properties: Rec
   const arn = current?.QueueArn;
   if (queueUrl === '' || arn === undefined) throw new ProvisionError(`${logicalId}: the SQS engine returned no URL or ARN for ${queueName}`);
   return { ref: queueUrl, attributes: { Arn: arn, QueueName: queueName, QueueUrl: queueUrl } };
+}
+
+/**
+ * SQS's "exists with other attributes". Its JSON protocol may name the error by the Query protocol's
+ * code (fauxqs: `AWS.SimpleQueueService.QueueNameExists`; AWS: `QueueAlreadyExists`), which the
+ * SDK does not map to its QueueNameExists class.
+ */
+function isQueueNameExists(error: unknown): boolean {
+  return error instanceof QueueNameExists || (error instanceof Error && /(^|\.)Queue(Name|Already)Exists$/.test(error.name));
 }
 
 async function provisionTable(dynamodb: DynamoDBClient, logicalId: string, properties: Record<string, Yaml>, warn: (message: string) => void): Promise<Provisioned> {

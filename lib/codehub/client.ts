@@ -165,19 +165,19 @@ export function createCodeHubClient(options: CodeHubClientOptions): CodeHubClien
     }
   }
 
-  function getBranchHead(repositoryId: number, branch: string, callOptions?: CallOptions): Promise<RefHead | undefined> {
+  async function getBranchHead(repositoryId: number, branch: string, callOptions?: CallOptions): Promise<RefHead | undefined> {
     const operation = `read branch ${branch} of repository ${repositoryId}`;
     const path = `/v4/repositories/${repositoryId}/repository/branch${refQuery('branch_name', branch, operation)}`;
     return readRef(repositoryId, { operation, path, read: readRefCommitSha }, callOptions);
   }
 
-  function getTagHead(repositoryId: number, tag: string, callOptions?: CallOptions): Promise<RefHead | undefined> {
+  async function getTagHead(repositoryId: number, tag: string, callOptions?: CallOptions): Promise<RefHead | undefined> {
     const operation = `read tag ${tag} of repository ${repositoryId}`;
     const path = `/v4/repositories/${repositoryId}/repository/tag${refQuery('tag_name', tag, operation)}`;
     return readRef(repositoryId, { operation, path, read: readRefCommitSha }, callOptions);
   }
 
-  function getCommit(repositoryId: number, ref: string, callOptions?: CallOptions): Promise<RefHead | undefined> {
+  async function getCommit(repositoryId: number, ref: string, callOptions?: CallOptions): Promise<RefHead | undefined> {
     const operation = `read commit ${ref} of repository ${repositoryId}`;
     const path = `/v4/repositories/${repositoryId}/repository/commits${refQuery('sha', ref, operation)}`;
     return readRef(repositoryId, { operation, path, read: readCommitSha }, callOptions);

@@ -5,6 +5,7 @@ import {
   decideConfirm,
   DEFAULT_CONFIRM_SETTINGS,
   jobIsRunning,
+  type ConfirmedHead,
   type ConfirmInput,
   type RefHead,
 } from '../../lib/ledger/confirm';
@@ -53,7 +54,7 @@ describe('decideConfirm', () => {
     ['deleted branch still there → retrigger', { refs: [GONE], heads: new Map([[GONE.ref, { sha: A }]]) }, 'retrigger'],
     ['a later push superseded the ref → mirrored whatever the head', { heads: new Map([[MAIN.ref, { sha: A }]]), supersededRefs: new Set([MAIN.ref]) }, 'mirrored'],
     ['superseded with the head unreadable → mirrored', { supersededRefs: new Set([MAIN.ref]) }, 'mirrored'],
-    ['one ref held, the tag behind → retrigger', { refs: [MAIN, TAG], heads: new Map([[MAIN.ref, { sha: B }], [TAG.ref, 'absent']]) }, 'retrigger'],
+    ['one ref held, the tag behind → retrigger', { refs: [MAIN, TAG], heads: new Map<string, RefHead>([[MAIN.ref, { sha: B }], [TAG.ref, 'absent']]) }, 'retrigger'],
     ['nothing to wait for → mirrored', { refs: [] }, 'mirrored'],
     ['held at the give-up time → mirrored, not failed', { heads: new Map([[MAIN.ref, { sha: B }]]), now: ARRIVED + DAY }, 'mirrored'],
     ['behind one ms before give-up → still retried', { heads: new Map([[MAIN.ref, { sha: A }]]), now: ARRIVED + DAY - 1 }, 'retrigger'],
@@ -77,7 +78,7 @@ describe('decideConfirm', () => {
     expect(decision).toEqual({
       kind: 'mirrored',
       at: ARRIVED + MINUTE,
-      heads: new Map([[MAIN.ref, { sha: B }], [TAG.ref, 'superseded'], [GONE.ref, 'absent']]),
+      heads: new Map<string, ConfirmedHead>([[MAIN.ref, { sha: B }], [TAG.ref, 'superseded'], [GONE.ref, 'absent']]),
     });
   });
 
