@@ -1,5 +1,4 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -13,6 +12,7 @@ import type { CodeHubClient, CodeHubClientOptions } from '../../lib/codehub/clie
 import { ErrorCodes } from '../../lib/errors';
 import { closeTransportPools } from '../../lib/codehub/transport';
 import { codeHubErrorOf } from '../support/codehub';
+import { commit, git } from '../support/git';
 
 /**
  * What the mirror holds, read through the project's real client (AK/SK signing, undici) from the
@@ -29,37 +29,7 @@ const DAY_MS = 86_400_000;
 let root: string;
 const closers: (() => Promise<void>)[] = [];
 
-const GIT_ENV: NodeJS.ProcessEnv = (() => {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('GIT_')) env[name] = value;
-  return {
-    ...env,
-    GIT_AUTHOR_NAME: 'Test',
-    GIT_AUTHOR_EMAIL: 'test@example.invalid',
-    GIT_COMMITTER_NAME: 'Test',
-    GIT_COMMITTER_EMAIL: 'test@example.invalid',
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_CONFIG_NOSYSTEM: '1',
-  };
-})();
-
-function git(cwd: string, ...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('git', args, { cwd, env: GIT_ENV }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`git ${args.join(' ')}: ${stderr}`));
-      else resolve(stdout.trim());
-    });
-  });
-}
-
 let upstreams = 0;
-
-async function commit(dir: string, message: string): Promise<string> {
-  await writeFile(join(dir, 'file.txt'), `${message} ${Math.random()}\n`);
-  await git(dir, 'add', 'file.txt');
-  await git(dir, 'commit', '-q', '-m', message);
-  return git(dir, 'rev-parse', 'HEAD');
-}
 
 async function createUpstream(): Promise<{ dir: string; first: string }> {
   upstreams += 1;

@@ -1,5 +1,5 @@
-import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +17,7 @@ import type { Logger } from '../../lib/observability/log';
 import { signRequest } from '../../lib/codehub/sign';
 import { closeTransportPools } from '../../lib/codehub/transport';
 import { captureLogger, codeHubErrorOf } from '../support/codehub';
+import { commit, GIT_ENV, git } from '../support/git';
 
 /**
  * The emulator against the project's real CodeHub client (authenticators and default undici
@@ -34,37 +35,7 @@ const SOURCE_PASSWORD = 'source-PAT-s3cr3t-xyz';
 let root: string;
 const closers: (() => Promise<void>)[] = [];
 
-const GIT_ENV: NodeJS.ProcessEnv = (() => {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('GIT_')) env[name] = value;
-  return {
-    ...env,
-    GIT_AUTHOR_NAME: 'Test',
-    GIT_AUTHOR_EMAIL: 'test@example.invalid',
-    GIT_COMMITTER_NAME: 'Test',
-    GIT_COMMITTER_EMAIL: 'test@example.invalid',
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_CONFIG_NOSYSTEM: '1',
-  };
-})();
-
-function git(cwd: string, ...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('git', args, { cwd, env: GIT_ENV }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`git ${args.join(' ')}: ${stderr}`));
-      else resolve(stdout.trim());
-    });
-  });
-}
-
 let upstreams = 0;
-
-async function commit(dir: string, message: string): Promise<string> {
-  await writeFile(join(dir, 'file.txt'), `${message} ${Math.random()}\n`);
-  await git(dir, 'add', 'file.txt');
-  await git(dir, 'commit', '-q', '-m', message);
-  return git(dir, 'rev-parse', 'HEAD');
-}
 
 /** A working repository with one commit on `main`. */
 async function createUpstream(): Promise<string> {
