@@ -750,17 +750,15 @@ cost is spread over many places, each a few µs, with no single hot spot:
 - redaction that copies;
 - identity checks.
 
-Two things were found and fixed on the way:
-- \`pool.request()\` with an \`AbortSignal\` cost about 30 µs more per call than \`pool.dispatch()\` with one
-  timer.
-- The bounded search for the claimed source ran on every delivery. It now runs only when more than
-  \`MAX_BODY_MACS\` secrets are configured; it had cost about 30 µs per 9 KB delivery and most of the 5 MB
-  regression.
+Found and fixed on the way: the bounded search for the claimed source ran on every delivery. It now runs
+only when more than \`MAX_BODY_MACS\` secrets are configured; it had cost about 30 µs per 9 KB delivery, and
+most of the 5 MB regression. Also tried: undici's \`pool.dispatch()\` with a hand-written handler instead of
+\`pool.request()\`. A transport-only A/B put it about 30 µs ahead, but whole-delivery runs showed no difference
+above this machine's noise, so the simpler \`request()\` stays.
 
 The cold-start bar has almost no margin for a bridge that loads undici before its first answer. The Pool
 alone, doing only the floor's job, starts ${ratio(cold('undiciPool'), floorCold)} the floor in this run, and 1.6–1.8× over this day's runs.
-So whether the bridge passes depends on the run: 1.54× in this one, 1.86× and 2.01× in two earlier runs of
-this day.
+So whether the bridge passes depends on the run: in this day's runs it came in between 1.5× and 2.0×.
 
 **Considered, not done:**
 - *Loading undici lazily, at the first CodeHub call.* It would have kept the bundle row low without changing

@@ -1,19 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { CodeHubError, ErrorCodes } from '../../lib/errors';
+import type { CodeHubError} from '../../lib/errors';
+import { ErrorCodes } from '../../lib/errors';
 import { errorFromResponse, isAbsentRef, readCommitSha, readRefCommitSha } from '../../lib/codehub/response';
+import { codeHubErrorThrownBy } from '../support/codehub';
 
 const SHA1 = '0123456789abcdef0123456789abcdef01234567';
 const SHA256 = 'ab'.repeat(32);
 
-function thrown(read: () => unknown): CodeHubError {
-  try {
-    read();
-  } catch (error) {
-    if (error instanceof CodeHubError) return error;
-    throw error;
-  }
-  throw new Error('expected a CodeHubError');
-}
+const thrown = codeHubErrorThrownBy;
 
 function answer(status: number, body: unknown): CodeHubError {
   return errorFromResponse({ status, headers: {}, body: JSON.stringify(body) }, 'read branch main of repository 7', 0, []);

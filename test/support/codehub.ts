@@ -19,6 +19,17 @@ export function captureLogger(): { logger: Logger; lines: LogLine[] } {
   return { logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, lines };
 }
 
+/** The error `read` throws; fails the test unless it is a CodeHubError. */
+export function codeHubErrorThrownBy(read: () => unknown): CodeHubError {
+  try {
+    read();
+  } catch (error) {
+    if (error instanceof CodeHubError) return error;
+    throw error;
+  }
+  throw new Error('expected a CodeHubError');
+}
+
 /** The error `promise` rejects with; fails the test unless it is a CodeHubError. */
 export async function codeHubErrorOf(promise: Promise<unknown>): Promise<CodeHubError> {
   try {
