@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CodeHubError} from '../../lib/errors';
+import type { CodeHubError } from '../../lib/errors';
 import { ErrorCodes } from '../../lib/errors';
 import { errorFromResponse, isAbsentRef, readCommitSha, readRefCommitSha } from '../../lib/codehub/response';
 import { codeHubErrorThrownBy } from '../support/codehub';
