@@ -22,9 +22,11 @@ export type LedgerState = 'received' | 'triggered' | 'mirrored' | 'failed';
  * - `trigger-accepted`: CodeHub answered a sync with a `jid` (a first trigger or a re-trigger).
  * - `trigger-deferred`: CodeHub could not take it now (throttled, 5xx, timeout); the queue retries.
  * - `confirmed`: the confirm decision was `mirrored`.
+ * - `checked`: a confirm check found the push not there yet, and nothing to do but look again later.
+ * - `confirmed`: the confirm decision was `mirrored`.
  * - `gave-up`: the confirm decision was `failed`.
  */
-export type LedgerEvent = 'trigger-accepted' | 'trigger-deferred' | 'confirmed' | 'gave-up';
+export type LedgerEvent = 'trigger-accepted' | 'trigger-deferred' | 'checked' | 'confirmed' | 'gave-up';
 
 /** The last error a mirror's push met: the bridge's code (e.g. CODEHUB_THROTTLED), words, when. */
 export interface LedgerError {
@@ -66,8 +68,8 @@ export interface LedgerEntry {
 
 /** For each state and event, the state it leads to; a missing event is refused. */
 const TRANSITIONS: Readonly<Record<LedgerState, Partial<Record<LedgerEvent, LedgerState>>>> = {
-  received: { 'trigger-accepted': 'triggered', 'trigger-deferred': 'received', confirmed: 'mirrored', 'gave-up': 'failed' },
-  triggered: { 'trigger-accepted': 'triggered', 'trigger-deferred': 'triggered', confirmed: 'mirrored', 'gave-up': 'failed' },
+  received: { 'trigger-accepted': 'triggered', 'trigger-deferred': 'received', checked: 'received', confirmed: 'mirrored', 'gave-up': 'failed' },
+  triggered: { 'trigger-accepted': 'triggered', 'trigger-deferred': 'triggered', checked: 'triggered', confirmed: 'mirrored', 'gave-up': 'failed' },
   // Final. A repeated event (SQS delivers at least once) keeps the state; nothing moves it back.
   mirrored: { confirmed: 'mirrored' },
   // A late proof is still proof: a failed push the mirror is later seen to hold (a redriven message) is mirrored.

@@ -165,6 +165,8 @@ export function entryOf(push: PushItem, mirrors: readonly MirrorItem[]): LedgerE
 export type MirrorUpdate =
   | { readonly event: 'trigger-accepted'; readonly jid: string; readonly repositoryId?: number; readonly checked?: boolean }
   | { readonly event: 'trigger-deferred'; readonly error: LedgerError; readonly checked?: boolean }
+  /** A check that found the push not there yet (the job still running, or a head unread); `error` if a read failed. */
+  | { readonly event: 'checked'; readonly error?: LedgerError | undefined }
   | { readonly event: 'confirmed'; readonly heads: Readonly<Record<string, ConfirmedHead>>; readonly at: number }
   | { readonly event: 'gave-up'; readonly error: LedgerError };
 
@@ -197,6 +199,8 @@ export function applyUpdate(mirror: LedgerMirror, update: MirrorUpdate): Applied
       };
     case 'trigger-deferred':
       return { kind: 'changed', mirror: { ...mirror, state, attempts: mirror.attempts + (update.checked === true ? 1 : 0), lastError: update.error } };
+    case 'checked':
+      return { kind: 'changed', mirror: { ...mirror, state, attempts: mirror.attempts + 1, ...(update.error === undefined ? {} : { lastError: update.error }) } };
     case 'confirmed':
       return { kind: 'changed', mirror: { ...mirror, state, attempts: mirror.attempts + 1, confirmedHeads: update.heads, confirmedAt: update.at } };
     case 'gave-up':

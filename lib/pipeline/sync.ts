@@ -150,3 +150,20 @@ function describeFailure(repositoryId: number | undefined, reason: unknown): Fai
   }
   return { repository_id: repositoryId, code: ErrorCodes.CODEHUB_UNREACHABLE, error_code: undefined, error: 'CodeHub call failed unexpectedly' };
 }
+
+/**
+ * Failures CodeHub may get over by itself (throttled, 5xx, timed out, unreachable): with the ledger,
+ * the push is queued and the worker triggers again later. The rest (refused, credentials, an AK/SK
+ * signature, an answer not understood) a repeat cannot fix, and a signature failure must never be
+ * repeated (more than five lock the key).
+ */
+const DEFERRABLE: ReadonlySet<string> = new Set([
+  ErrorCodes.CODEHUB_THROTTLED,
+  ErrorCodes.CODEHUB_SERVER_ERROR,
+  ErrorCodes.CODEHUB_TIMEOUT,
+  ErrorCodes.CODEHUB_UNREACHABLE,
+]);
+
+export function isDeferrable(failure: Pick<Failure, 'code'>): boolean {
+  return DEFERRABLE.has(failure.code);
+}

@@ -21,6 +21,10 @@ describe('nextState', () => {
     ['failed', 'confirmed', 'mirrored'],
     ['failed', 'trigger-accepted', undefined],
     ['failed', 'trigger-deferred', undefined],
+    ['received', 'checked', 'received'],
+    ['triggered', 'checked', 'triggered'],
+    ['mirrored', 'checked', undefined],
+    ['failed', 'checked', undefined],
   ])('%s + %s → %s', (current, event, expected) => {
     // Act / Assess
     expect(nextState(current, event)).toBe(expected);
