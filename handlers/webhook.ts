@@ -5,6 +5,7 @@
  */
 import type { Context } from 'aws-lambda';
 import { loadBridge } from '../lib/pipeline/bootstrap';
+import { durableFromEnv } from '../lib/pipeline/durable';
 import { readHttpRequest } from '../lib/http/event';
 import { isStatusRequest } from '../lib/http/route';
 import { idempotencyStoreFromEnv } from '../lib/pipeline/idempotency';
@@ -35,6 +36,8 @@ async function initialise(): Promise<WebhookHandler> {
     idempotency: await idempotencyStoreFromEnv(process.env, { logger }),
     onJob: lastTriggers.recordJob,
     observe: telemetry.observe,
+    // LEDGER_TABLE, PUSH_QUEUE_URL, PUSH_DLQ_URL: every push recorded before its 2xx (none set: stateless).
+    durable: durableFromEnv(process.env),
   });
   // Whatever the event (`null` included), routing never throws: what is not for /mirrors is the pipeline's to answer.
   return (event, context) => (isStatusRequest(event) ? handleStatus(readHttpRequest(event)) : handleWebhook(event, context));

@@ -7,7 +7,7 @@ import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { Logger } from './log';
 
 /** What became of a delivery. */
-export type DeliveryOutcomeKind = 'synced' | 'pong' | 'ignored' | 'rejected' | 'failed' | 'replayed' | 'error';
+export type DeliveryOutcomeKind = 'synced' | 'queued' | 'pong' | 'ignored' | 'rejected' | 'failed' | 'replayed' | 'unavailable' | 'error';
 
 /** Everything known about one delivery when its answer was ready. */
 export interface DeliveryRecord {
@@ -17,6 +17,8 @@ export interface DeliveryRecord {
   readonly deliveryId?: string | undefined;
   readonly source?: string;
   readonly refs?: readonly string[];
+  /** The push's id in the ledger (durable pipeline only). */
+  readonly pushId?: string;
   readonly outcome: DeliveryOutcomeKind;
   readonly statusCode: number;
   /** The bridge's code for a rejection or failure (`SIGNATURE_MISMATCH`, `CODEHUB_REJECTED`, …). */
@@ -36,7 +38,7 @@ export type DeliveryObserver = (record: DeliveryRecord) => void;
 /** The default observer: the record as one structured log line, its level by outcome. */
 export function logDelivery(logger: Logger): DeliveryObserver {
   return (record) => {
-    if (record.outcome === 'failed' || record.outcome === 'error') logger.error('delivery', { ...record });
+    if (record.outcome === 'failed' || record.outcome === 'unavailable' || record.outcome === 'error') logger.error('delivery', { ...record });
     else if (record.outcome === 'rejected') logger.warn('delivery', { ...record });
     else logger.info('delivery', { ...record });
   };
@@ -44,11 +46,14 @@ export function logDelivery(logger: Logger): DeliveryObserver {
 
 /**
  * The metrics of one delivery: Deliveries; Triggered (syncs started); Ignored; Rejected by reason
- * (the bridge's code); CodeHubErrors by CodeHub's code; CodeHubLatency. Dimensioned counts go out
- * as single metrics, so each carries its own reason or code.
+ * (the bridge's code); CodeHubErrors by CodeHub's code; CodeHubLatency; and with the ledger,
+ * PushesAccepted (a new push recorded) and PushesQueued (recorded, its sync left to the worker).
+ * Dimensioned counts go out as single metrics, so each carries its own reason or code.
  */
 export function recordDeliveryMetrics(metrics: Metrics, record: DeliveryRecord): void {
   metrics.addMetric('Deliveries', MetricUnit.Count, 1);
+  if (record.pushId !== undefined && record.outcome !== 'replayed') metrics.addMetric('PushesAccepted', MetricUnit.Count, 1);
+  if (record.outcome === 'queued') metrics.addMetric('PushesQueued', MetricUnit.Count, 1);
   const triggered = record.jids?.length ?? 0;
   if (triggered > 0) metrics.addMetric('Triggered', MetricUnit.Count, triggered);
   if (record.codehubMs !== undefined) metrics.addMetric('CodeHubLatency', MetricUnit.Milliseconds, record.codehubMs);

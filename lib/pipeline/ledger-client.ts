@@ -5,13 +5,14 @@
  */
 
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ErrorCodes } from '../errors';
 import { AwsCallError, awsClientSettings, type AwsClientOptions } from './aws-call';
 
 export const LedgerErrorCodes = {
   /** DynamoDB could not be reached, did not answer in time, was throttled or failed (5xx): try again later. */
-  LEDGER_UNAVAILABLE: 'LEDGER_UNAVAILABLE',
+  LEDGER_UNAVAILABLE: ErrorCodes.LEDGER_UNAVAILABLE,
   /** DynamoDB refused the call (validation, access denied, an item too large): a bug or a deployment problem. */
-  LEDGER_REJECTED: 'LEDGER_REJECTED',
+  LEDGER_REJECTED: ErrorCodes.LEDGER_REJECTED,
 } as const;
 export type LedgerErrorCode = (typeof LedgerErrorCodes)[keyof typeof LedgerErrorCodes];
 

@@ -4,6 +4,7 @@
  */
 import { ErrorCodes, type HttpError } from '../errors';
 import { jsonResponse, type HttpResponse } from '../http/event';
+import type { LedgerEntry } from '../ledger/types';
 import type { DeliveryRecord } from '../observability/delivery';
 import type { ProviderId } from '../providers/types';
 import type { Failure, Job } from './sync';
@@ -29,8 +30,22 @@ export type DeliveryOutcome =
   | { readonly kind: 'pong'; readonly sender: Sender }
   /** The same delivery seen before: its first answer, again, without CodeHub. */
   | { readonly kind: 'replayed'; readonly response: HttpResponse; readonly sender: Sender }
-  /** Every wanted mirror's sync started. */
-  | { readonly kind: 'synced'; readonly sender: Sender; readonly push: PushSummary; readonly jobs: readonly Job[]; readonly codehubMs: number }
+  /** Every wanted mirror's sync started; `pushId` when the push is in the ledger. */
+  | { readonly kind: 'synced'; readonly sender: Sender; readonly push: PushSummary; readonly jobs: readonly Job[]; readonly codehubMs: number; readonly pushId?: string | undefined }
+  /** Recorded, but CodeHub could not take a sync now (throttled, 5xx, timeout, unreachable): the worker retries. */
+  | {
+      readonly kind: 'queued';
+      readonly sender: Sender;
+      readonly push: PushSummary;
+      readonly pushId: string;
+      readonly jobs: readonly Job[];
+      readonly failures: readonly [Failure, ...Failure[]];
+      readonly codehubMs: number;
+    }
+  /** The same push as one the ledger holds (a redelivery, or a replay with a fresh delivery id): its entry, no CodeHub call. */
+  | { readonly kind: 'known-push'; readonly entry: LedgerEntry; readonly sender: Sender; readonly push: PushSummary }
+  /** The ledger or the queue could not be written: no durable record, so a 5xx the host can redeliver. */
+  | { readonly kind: 'unavailable'; readonly error: HttpError; readonly sender: Sender; readonly push: PushSummary }
   /** At least one sync did not start; `attempted` is how many were tried, `budgetMs` the time they had. */
   | {
       readonly kind: 'failed';
@@ -41,6 +56,7 @@ export type DeliveryOutcome =
       readonly attempted: number;
       readonly budgetMs: number;
       readonly codehubMs: number;
+      readonly pushId?: string | undefined;
     }
   /** The bridge threw: a bug, not the sender's fault. */
   | { readonly kind: 'error' };
@@ -82,8 +98,33 @@ export function conclude(outcome: DeliveryOutcome): Concluded {
       const { jobs, push } = outcome;
       const [only] = jobs;
       // One job (the usual case) is named at the top, for the host's delivery log.
-      const body = { ...(jobs.length === 1 && only ? { jid: only.jid } : {}), jobs, source: push.source, refs: push.refs };
-      return { response: jsonResponse(200, body), record: { ...known(outcome), outcome: 'synced', statusCode: 200, ...syncFields(outcome) } };
+      const body = { ...(jobs.length === 1 && only ? { jid: only.jid } : {}), ...pushIdField(outcome), jobs, source: push.source, refs: push.refs };
+      return { response: jsonResponse(200, body), record: { ...known(outcome), ...pushIdRecord(outcome), outcome: 'synced', statusCode: 200, ...syncFields(outcome) } };
+    }
+    case 'queued': {
+      const { failures, jobs, push } = outcome;
+      const reason = `CodeHub could not take the sync now (${failures[0].code}): ${failures[0].error}`;
+      const body = { status: 'queued', push_id: outcome.pushId, reason, jobs, failures, source: push.source, refs: push.refs };
+      return {
+        response: jsonResponse(202, body),
+        record: { ...known(outcome), pushId: outcome.pushId, outcome: 'queued', statusCode: 202, code: failures[0].code, reason, ...syncFields(outcome), codehubErrors: failures.map((f) => f.error_code ?? f.code) },
+      };
+    }
+    case 'known-push': {
+      const { entry } = outcome;
+      const jobs = entry.mirrors.flatMap((mirror) => mirror.jids.map((jid) => ({ repository_id: mirror.repositoryId, jid, ...(mirror.target === undefined ? {} : { target: mirror.target }) })));
+      const body = { status: 'replayed', push_id: entry.pushId, state: entry.state, jobs, source: entry.source, refs: outcome.push.refs };
+      return {
+        response: jsonResponse(200, body, { 'idempotent-replayed': 'true' }),
+        record: { ...known(outcome), pushId: entry.pushId, outcome: 'replayed', statusCode: 200, reason: `the same push as ${entry.pushId} (${entry.state})` },
+      };
+    }
+    case 'unavailable': {
+      const { error } = outcome;
+      return {
+        response: jsonResponse(error.statusCode, error.toJSON(), error.headers),
+        record: { ...known(outcome), outcome: 'unavailable', statusCode: error.statusCode, code: error.code, reason: error.message },
+      };
     }
     case 'failed':
       return concludeFailure(outcome);
@@ -101,6 +142,7 @@ function concludeFailure(outcome: Extract<DeliveryOutcome, { kind: 'failed' }>):
   const { statusCode, headers } = failureStatus(failures);
   const body = {
     error: failures.length === 1 ? first.error : `${failures.length} of ${outcome.attempted} syncs failed; first: ${first.error}`,
+    ...pushIdField(outcome),
     code: first.code,
     error_code: first.error_code,
     repository_id: first.repository_id,
@@ -114,6 +156,7 @@ function concludeFailure(outcome: Extract<DeliveryOutcome, { kind: 'failed' }>):
     response: jsonResponse(statusCode, body, headers),
     record: {
       ...known(outcome),
+      ...pushIdRecord(outcome),
       outcome: 'failed',
       statusCode,
       code: first.code,
@@ -122,6 +165,16 @@ function concludeFailure(outcome: Extract<DeliveryOutcome, { kind: 'failed' }>):
       codehubErrors: failures.map((f) => f.error_code ?? f.code),
     },
   };
+}
+
+/** `push_id` of an answer, for a push in the ledger. */
+function pushIdField(outcome: { readonly pushId?: string | undefined }): { push_id?: string } {
+  return outcome.pushId === undefined ? {} : { push_id: outcome.pushId };
+}
+
+/** `pushId` of a record, for a push in the ledger. */
+function pushIdRecord(outcome: { readonly pushId?: string | undefined }): { pushId?: string } {
+  return outcome.pushId === undefined ? {} : { pushId: outcome.pushId };
 }
 
 /** Who sent it and what it pushed, as far as the pipeline got. */

@@ -12,6 +12,7 @@
  */
 
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ErrorCodes } from '../errors';
 import { MAX_DELAY_SECONDS } from '../ledger/confirm';
 import { AwsCallError, awsClientSettings, type AwsClientOptions } from './aws-call';
 
@@ -41,9 +42,9 @@ export type ParsedTask = { readonly ok: true; readonly task: QueueTask } | { rea
 
 export const QueueErrorCodes = {
   /** SQS could not be reached or did not answer in time, or failed (5xx, throttled): try again later. */
-  QUEUE_UNAVAILABLE: 'QUEUE_UNAVAILABLE',
+  QUEUE_UNAVAILABLE: ErrorCodes.QUEUE_UNAVAILABLE,
   /** SQS refused the call (no such queue, access denied, bad attribute): a deployment problem. */
-  QUEUE_REJECTED: 'QUEUE_REJECTED',
+  QUEUE_REJECTED: ErrorCodes.QUEUE_REJECTED,
 } as const;
 export type QueueErrorCode = (typeof QueueErrorCodes)[keyof typeof QueueErrorCodes];
 

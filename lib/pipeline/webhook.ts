@@ -9,6 +9,8 @@ import { logDelivery, type DeliveryObserver } from '../observability/delivery';
 import type { Logger } from '../observability/log';
 import { detectProvider } from '../providers';
 import type { Delivery, Provider, Push } from '../providers/types';
+import { acceptPush } from './accept';
+import type { Durable } from './durable';
 import { createMemoryIdempotencyStore, deliveryKey, type IdempotencyStore } from './idempotency';
 import { conclude, type Concluded, type DeliveryOutcome, type PushSummary, type Sender } from './outcome';
 import { budgetFor, DEFAULT_MAX_BODY_BYTES, type BudgetMs } from './settings';
@@ -17,7 +19,7 @@ import { createMirrorSyncer, type MirrorSyncerOptions, type SyncTarget } from '.
 /**
  * The webhook pipeline, top to bottom:
  * event → method → size → host → secrets → verify → (same delivery seen? its first answer)
- * → read → map → authorise → refs → sync → outcome.
+ * → read → map → authorise → refs → sync (with the ledger: record + sync, `accept.ts`) → outcome.
  * Each step returns the delivery's outcome or what the next step needs; `conclude` turns the
  * outcome into the answer and the delivery record. Transport-free and I/O-injected:
  * `handlers/webhook.ts` wires the environment in.
@@ -47,6 +49,11 @@ export interface WebhookOptions {
   readonly observe?: DeliveryObserver | undefined;
   /** Told of every sync job started, e.g. to keep the status page's last triggers. */
   readonly onJob?: MirrorSyncerOptions['onJob'];
+  /**
+   * The push ledger and queue: every push is recorded before its 2xx, and the worker confirms the
+   * mirror holds it. Omitted: the stateless bridge (a push CodeHub cannot take now is lost).
+   */
+  readonly durable?: Durable | undefined;
 }
 
 /** Takes any Lambda event (an `HttpEvent` when all is well), trusting nothing of it: what is not an object is answered 400. */
@@ -122,8 +129,13 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
     const selected = selectMirrors(index, read.push, genuine.secret, { sender, push });
     if (selected.kind !== 'selected') return selected;
 
+    const log = { requestId: genuine.requestId, host: sender.host, deliveryId: sender.deliveryId };
+    if (options.durable) {
+      const context = { durable: options.durable, syncMirrors, logger, now };
+      return acceptPush(context, { push: read.push, summary: push, sender, mirrors: selected.mirrors, deadline: genuine.deadline, budgetMs: genuine.budgetMs, log });
+    }
     const callStarted = now();
-    const { jobs, failures } = await syncMirrors(selected.mirrors, genuine.deadline, { requestId: genuine.requestId, host: sender.host, deliveryId: sender.deliveryId });
+    const { jobs, failures } = await syncMirrors(selected.mirrors, genuine.deadline, log);
     const codehubMs = now() - callStarted;
     const [first, ...rest] = failures;
     if (first === undefined) return { kind: 'synced', sender, push, jobs, codehubMs };

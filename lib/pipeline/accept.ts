@@ -1,0 +1,182 @@
+/**
+ * A verified push made durable: recorded in the ledger with a confirm task per mirror before the Git
+ * host gets a 2xx, its sync tried inline meanwhile, and the outcome the webhook answers with.
+ *
+ * 1. plan: the refs each mirror must show (`refsToConfirm`); a mirror that syncs none of them is left out.
+ * 2. identify: the same push seen before (a redelivery, or a replay with a fresh delivery id) is
+ *    answered from the ledger, with no CodeHub call; a repeated key that is a genuinely new push
+ *    (A→B, back to A, A→B again) takes the next occurrence.
+ * 3. record + sync, side by side: the ledger write and the confirm tasks overlap the CodeHub call.
+ *    If the ledger or the queue cannot be written, the answer is a 5xx whatever CodeHub said.
+ * 4. note what CodeHub said on each mirror's side of the push: a `jid`, a deferral (the worker
+ *    triggers again), or a failure no repeat can fix (given up at once: never repeat a signature failure).
+ */
+import { ErrorCodes, HttpError } from '../errors';
+import { isReplay, pushIdOf, pushKey } from '../ledger/push-id';
+import { refsToConfirm, type RefToConfirm } from '../ledger/refs';
+import type { LedgerEntry, LedgerMirror } from '../ledger/types';
+import type { Logger } from '../observability/log';
+import type { Push } from '../providers/types';
+import type { Durable } from './durable';
+import { LedgerStoreError, mirrorKeyOf } from './ledger-store';
+import type { DeliveryOutcome, PushSummary, Sender } from './outcome';
+import { QueueError, type ConfirmTask } from './push-queue';
+import { isDeferrable, type Failure, type Job, type MirrorSyncer, type SyncTarget } from './sync';
+
+/** Occurrences of one key tried before giving up on finding a free `push_id`: far beyond any real history. */
+const MAX_OCCURRENCES = 64;
+
+export interface AcceptContext {
+  readonly durable: Durable;
+  readonly syncMirrors: MirrorSyncer;
+  readonly logger: Logger;
+  readonly now: () => number;
+}
+
+export interface AcceptRequest {
+  readonly push: Push;
+  readonly summary: PushSummary;
+  readonly sender: Sender;
+  readonly mirrors: readonly SyncTarget[];
+  readonly deadline: number;
+  readonly budgetMs: number;
+  readonly log: Record<string, unknown>;
+}
+
+interface PlannedMirror {
+  readonly target: SyncTarget;
+  readonly key: string;
+  readonly refs: readonly RefToConfirm[];
+}
+
+/** The outcome of a verified push to configured mirrors, durably. */
+export async function acceptPush(context: AcceptContext, request: AcceptRequest): Promise<DeliveryOutcome> {
+  const { push, summary, sender } = request;
+  const planned = planMirrors(push, request.mirrors);
+  if (planned.length === 0) return { kind: 'ignored', reason: `no mirror of ${push.source} syncs ${summary.refs.join(', ')}`, sender, push: summary };
+  try {
+    const key = pushKey(push.source, push.refs);
+    const found = await identify(context.durable, key, push);
+    if (found.kind === 'seen') return { kind: 'known-push', entry: found.entry, sender, push: summary };
+    return await recordAndSync(context, request, entryOf(found.pushId, key, push, planned, context.now()), planned);
+  } catch (error) {
+    if (!(error instanceof LedgerStoreError || error instanceof QueueError)) throw error;
+    context.logger.error('push not recorded', { ...request.log, operation: error.operation, code: error.code, error });
+    return { kind: 'unavailable', error: unavailableError(error), sender, push: summary };
+  }
+}
+
+/** Each mirror once (by ledger key), with the refs it must show; a push naming no ref keeps every mirror. */
+function planMirrors(push: Push, mirrors: readonly SyncTarget[]): PlannedMirror[] {
+  const byKey = new Map<string, PlannedMirror>();
+  for (const target of mirrors) {
+    const key = 'target' in target ? target.target : String(target.repositoryId);
+    const refs = refsToConfirm(push.refs, target, push.defaultBranch);
+    if (byKey.has(key) || (refs.length === 0 && push.refs.length > 0)) continue;
+    byKey.set(key, { target, key, refs });
+  }
+  return [...byKey.values()];
+}
+
+type Identified = { readonly kind: 'new'; readonly pushId: string } | { readonly kind: 'seen'; readonly entry: LedgerEntry };
+
+/** The push's id: the entry it repeats, or the first occurrence of its key not taken. */
+async function identify(durable: Durable, key: string, push: Push): Promise<Identified> {
+  for (let occurrence = 0; occurrence < MAX_OCCURRENCES; occurrence += 1) {
+    const pushId = pushIdOf(key, occurrence);
+    const entry = await durable.store.getPush(pushId);
+    if (entry === undefined) return { kind: 'new', pushId };
+    if (await stillLatest(durable, entry, push)) return { kind: 'seen', entry };
+  }
+  throw new RangeError(`more than ${MAX_OCCURRENCES} pushes with one key`);
+}
+
+/** Whether `entry` is still the newest push to each of its refs (then a delivery with its key repeats it). */
+async function stillLatest(durable: Durable, entry: LedgerEntry, push: Push): Promise<boolean> {
+  const [first] = entry.mirrors;
+  if (first === undefined) return true;
+  const refs = [...new Set(push.refs.map((change) => change.ref))];
+  const latest = await Promise.all(refs.map(async (ref) => [ref, await durable.store.latestPushForRef(mirrorKeyOf(first), ref)] as const));
+  return isReplay(entry.pushId, refs, new Map(latest.flatMap(([ref, id]) => (id === undefined ? [] : [[ref, id] as const]))));
+}
+
+function entryOf(pushId: string, key: string, push: Push, planned: readonly PlannedMirror[], arrivedAt: number): LedgerEntry {
+  const mirrors: LedgerMirror[] = planned.map(({ target, refs }) => ({
+    repositoryId: 'repositoryId' in target ? target.repositoryId : 0,
+    ...('target' in target ? { target: target.target } : {}),
+    state: 'received',
+    refs,
+    jids: [],
+    attempts: 0,
+  }));
+  return { pushId, key, source: push.source, refs: push.refs, arrivedAt, state: 'received', mirrors };
+}
+
+async function recordAndSync(context: AcceptContext, request: AcceptRequest, entry: LedgerEntry, planned: readonly PlannedMirror[]): Promise<DeliveryOutcome> {
+  const { store, queue, confirm } = context.durable;
+  const { sender, summary } = request;
+  const tasks: ConfirmTask[] = planned.map(({ key }) => ({ v: 1, kind: 'confirm', push_id: entry.pushId, mirror: key, attempt: 1, arrived_at: entry.arrivedAt }));
+  const record = (async () => {
+    const recorded = await store.recordPush(entry);
+    if (recorded.kind === 'exists') return recorded.entry;
+    await Promise.all(tasks.map((task) => queue.sendConfirm(task, confirm.confirmAfterSeconds)));
+    return undefined;
+  })();
+  const callStarted = context.now();
+  const sync = context.syncMirrors(planned.map(({ target }) => target), request.deadline, { ...request.log, pushId: entry.pushId });
+  const [recorded, synced] = await Promise.allSettled([record, sync]);
+  // No durable record, no 2xx: whatever CodeHub answered, the host must redeliver.
+  if (recorded.status === 'rejected') throw recorded.reason;
+  if (synced.status === 'rejected') throw synced.reason;
+  const codehubMs = context.now() - callStarted;
+  // A concurrent duplicate recorded it first: answer as that push.
+  if (recorded.value !== undefined) return { kind: 'known-push', entry: recorded.value, sender, push: summary };
+
+  const { jobs, failures } = synced.value;
+  await noteSyncOutcome(context, entry, tasks, jobs, failures, request.log);
+  const pushId = entry.pushId;
+  const [first, ...rest] = failures;
+  if (first === undefined) return { kind: 'synced', sender, push: summary, jobs, codehubMs, pushId };
+  if (failures.every(isDeferrable)) return { kind: 'queued', sender, push: summary, jobs, failures: [first, ...rest], codehubMs, pushId };
+  return { kind: 'failed', sender, push: summary, jobs, failures: [first, ...rest], attempted: planned.length, budgetMs: request.budgetMs, codehubMs, pushId };
+}
+
+/**
+ * Writes each mirror's trigger result. The push is durable already, so a write that fails here is
+ * logged, not answered: the confirm task still runs and reads the mirror itself. A failure no repeat
+ * can fix is given up now (a DLQ notice, then the ledger), so the worker never repeats it.
+ */
+async function noteSyncOutcome(
+  context: AcceptContext,
+  entry: LedgerEntry,
+  tasks: readonly ConfirmTask[],
+  jobs: readonly Job[],
+  failures: readonly Failure[],
+  log: Record<string, unknown>,
+): Promise<void> {
+  const { store, queue } = context.durable;
+  const at = context.now();
+  const keyOf = (result: { readonly repository_id: number | undefined; readonly target?: string | undefined }): string => result.target ?? String(result.repository_id);
+  const writes = [
+    ...jobs.map((job) => store.updateMirror(entry.pushId, keyOf(job), { event: 'trigger-accepted', jid: job.jid, repositoryId: job.repository_id })),
+    ...failures.map(async (failure) => {
+      const error = { code: failure.code, message: failure.error, at };
+      if (isDeferrable(failure)) return store.updateMirror(entry.pushId, keyOf(failure), { event: 'trigger-deferred', error });
+      const task = tasks.find((candidate) => candidate.mirror === keyOf(failure));
+      if (task !== undefined) await queue.sendFailed(task, `CodeHub refused the sync: ${failure.code}`, at);
+      context.logger.error('push failed', { ...log, pushId: entry.pushId, mirror: keyOf(failure), shas: entry.refs.map((r) => r.after), code: failure.code });
+      return store.updateMirror(entry.pushId, keyOf(failure), { event: 'gave-up', error });
+    }),
+  ];
+  const results = await Promise.allSettled(writes);
+  for (const result of results) {
+    if (result.status === 'rejected') context.logger.warn('trigger result not written to the ledger', { ...log, pushId: entry.pushId, error: result.reason });
+  }
+}
+
+/** What the Git host is told when the push could not be recorded: 503 (try again) or 500 (a deployment problem). */
+function unavailableError(error: LedgerStoreError | QueueError): HttpError {
+  const rejected = error.code === ErrorCodes.LEDGER_REJECTED || error.code === ErrorCodes.QUEUE_REJECTED;
+  const what = error instanceof QueueError ? 'its confirm task could not be queued' : 'it could not be recorded in the ledger';
+  return new HttpError(rejected ? 500 : 503, error.code, `the push was not accepted: ${what}; redeliver it`, rejected ? undefined : { headers: { 'retry-after': '30' } });
+}
