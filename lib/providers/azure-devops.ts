@@ -10,6 +10,7 @@ import { TOKEN_SCHEME } from './claim';
 import { parseRepositoryUrl } from './identity';
 import {
   arrayField,
+  defaultBranchField,
   headerValue,
   isJsonObject,
   isZeroSha,
@@ -71,10 +72,14 @@ function refChange(update: unknown, index: number): RefChange {
   };
 }
 
-/** Reads a `git.push` payload; one push may update several refs. */
+/**
+ * Reads a `git.push` payload; one push may update several refs. The default branch is
+ * `resource.repository.defaultBranch`, which Azure DevOps sends as a full ref (`refs/heads/main`).
+ */
 export function readAzureDevOpsGitPush(body: JsonObject): Push {
   const resource = objectField(body, 'resource');
-  const remoteUrl = requireString(objectField(resource, 'repository'), 'remoteUrl', 'resource.repository.remoteUrl');
+  const repository = objectField(resource, 'repository');
+  const remoteUrl = requireString(repository, 'remoteUrl', 'resource.repository.remoteUrl');
   // dev.azure.com/org/project/_git/repo, org.visualstudio.com/project/_git/repo, or a server's
   // collection path; the `org@` user Azure DevOps may put in the URL is not part of the identity.
   // Project and repository names (`My%20Project`) are %-decoded exactly once, by parseRepositoryUrl.
@@ -82,7 +87,12 @@ export function readAzureDevOpsGitPush(body: JsonObject): Push {
   if ('problem' in source) throw new PayloadError(`payload's resource.repository.remoteUrl ${source.problem}`);
   const updates = arrayField(resource, 'refUpdates');
   if (updates === undefined) throw new PayloadError('payload has no resource.refUpdates');
-  return { source: source.identity, refs: updates.map(refChange), cloneUrl: remoteUrl };
+  return {
+    source: source.identity,
+    refs: updates.map(refChange),
+    cloneUrl: remoteUrl,
+    defaultBranch: defaultBranchField(repository, 'defaultBranch'),
+  };
 }
 
 /**

@@ -94,7 +94,10 @@ function cloudRefChange(change: unknown, index: number): RefChange {
   };
 }
 
-/** Reads a Bitbucket Cloud `repo:push` payload; one push may change several refs. */
+/**
+ * Reads a Bitbucket Cloud `repo:push` payload; one push may change several refs. No default
+ * branch: the payload's repository entity has no `mainbranch`, so `defaultBranch` stays undefined.
+ */
 export function readBitbucketCloudPush(body: JsonObject): Push {
   const fullName = requireString(objectField(body, 'repository'), 'full_name', 'repository.full_name');
   const changes = arrayField(objectField(body, 'push'), 'changes');
@@ -128,7 +131,10 @@ function firstHref(links: readonly unknown[] | undefined, wanted?: (link: JsonOb
   return undefined;
 }
 
-/** Reads a Bitbucket Data Center `repo:refs_changed` payload. */
+/**
+ * Reads a Bitbucket Data Center `repo:refs_changed` payload. No default branch: the payload's
+ * repository entity names none, so `defaultBranch` stays undefined.
+ */
 export function readBitbucketDataCenterPush(body: JsonObject): Push {
   const repository = objectField(body, 'repository');
   const slug = requireString(repository, 'slug', 'repository.slug');

@@ -69,6 +69,7 @@ export function readCodeCommitEvent(event: unknown): CodeCommitReadResult {
   const after = change === 'referenceDeleted' ? ZERO_SHA : requireString(detail, 'commitId', 'detail.commitId');
 
   // The identity is the HTTPS clone URL's host and path, as a configured source would name it.
+  // No `defaultBranch`: the event does not name the repository's default branch.
   const host = codeCommitGitHost(region);
   const path = `v1/repos/${repositoryName}`;
   return {

@@ -44,7 +44,7 @@ export function claimGitCodeSource(delivery: Delivery): SourceClaim {
 
 const GITCODE_PUSH_EVENTS = new Set(['Push Hook', 'Tag Push Hook']);
 
-/** Reads a verified GitCode delivery: push and tag push → push, anything else → ignored. */
+/** Reads a verified GitCode delivery: push and tag push → push (GitLab's fields, `project.default_branch` too), anything else → ignored. */
 export function readGitCodeDelivery(delivery: Delivery): ReadResult {
   const body = readJsonPayload(delivery);
   const event = headerValue(delivery.headers, 'x-gitcode-event');

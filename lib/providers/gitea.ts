@@ -77,7 +77,10 @@ export function verifyGogsSignature(delivery: Delivery, secrets: readonly string
   return verifyGiteaFamilySignature(GOGS, delivery, secrets);
 }
 
-/** Reads a Gitea, Forgejo or Gogs `push` payload: they send GitHub's push shape, field for field. */
+/**
+ * Reads a Gitea, Forgejo or Gogs `push` payload: they send GitHub's push shape, field for field,
+ * the default branch (`repository.default_branch`) included.
+ */
 export const readGiteaPush: (body: JsonObject) => Push = readGitHubPush;
 
 function readGiteaFamilyDelivery(flavour: GiteaFlavour, delivery: Delivery): ReadResult {

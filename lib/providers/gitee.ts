@@ -10,6 +10,7 @@ import { TOKEN_SCHEME } from './claim';
 import { sourceIdentity } from './identity';
 import {
   booleanField,
+  defaultBranchField,
   headerValue,
   hostOfUrl,
   isZeroSha,
@@ -58,7 +59,7 @@ export function verifyGiteeToken(delivery: Delivery, secrets: readonly string[])
   return verified(signatureIndex);
 }
 
-/** Reads a Gitee push or tag push payload. */
+/** Reads a Gitee push or tag push payload; the default branch is `default_branch` of `project` or `repository` (Gitee sends both). */
 export function readGiteePush(body: JsonObject): Push {
   const project = objectField(body, 'project');
   const repository = objectField(body, 'repository');
@@ -82,6 +83,7 @@ export function readGiteePush(body: JsonObject): Push {
       stringField(project, 'git_http_url') ??
       stringField(repository, 'git_http_url') ??
       stringField(repository, 'clone_url'),
+    defaultBranch: defaultBranchField(project, 'default_branch') ?? defaultBranchField(repository, 'default_branch'),
   };
 }
 

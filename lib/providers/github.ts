@@ -8,6 +8,7 @@ import { claimPathsOnHost } from './claim';
 import { sourceIdentity } from './identity';
 import {
   booleanField,
+  defaultBranchField,
   headerValue,
   hostOfUrl,
   isZeroSha,
@@ -45,7 +46,10 @@ export function claimGitHubSource(delivery: Delivery): SourceClaim {
   return claimPathsOnHost(jsonPayload(delivery), 'full_name', 'html_url');
 }
 
-/** Reads a GitHub `push` payload (branches and tags alike). */
+/**
+ * Reads a GitHub `push` payload (branches and tags alike). The default branch is
+ * `repository.default_branch`, or the older `repository.master_branch` that push payloads still carry.
+ */
 export function readGitHubPush(body: JsonObject): Push {
   const repository = objectField(body, 'repository');
   const fullName = requireString(repository, 'full_name', 'repository.full_name');
@@ -58,6 +62,7 @@ export function readGitHubPush(body: JsonObject): Push {
     source: sourceIdentity(host, fullName),
     refs: [{ ref, before, after, deleted: booleanField(body, 'deleted') === true || isZeroSha(after) }],
     cloneUrl: stringField(repository, 'clone_url'),
+    defaultBranch: defaultBranchField(repository, 'default_branch') ?? defaultBranchField(repository, 'master_branch'),
   };
 }
 

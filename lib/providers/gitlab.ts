@@ -8,6 +8,7 @@ import { PayloadError } from '../errors';
 import { claimPathsOnHost, TOKEN_SCHEME } from './claim';
 import { sourceIdentity } from './identity';
 import {
+  defaultBranchField,
   firstHeaderValue,
   headerValue,
   hostOfUrl,
@@ -110,7 +111,7 @@ export function claimGitLabSource(delivery: Delivery): SourceClaim {
   return headerValue(delivery.headers, 'webhook-signature') === undefined ? TOKEN_SCHEME : claimGitLabShapedSource(delivery);
 }
 
-/** Reads a GitLab-shaped push or tag push payload (GitLab, GitCode). */
+/** Reads a GitLab-shaped push or tag push payload (GitLab, GitCode); the default branch is `project.default_branch`. */
 export function readGitLabShapedPush(body: JsonObject): Push {
   const kind = stringField(body, 'object_kind');
   if (kind !== undefined && kind !== 'push' && kind !== 'tag_push') {
@@ -127,6 +128,7 @@ export function readGitLabShapedPush(body: JsonObject): Push {
     source: sourceIdentity(host, path),
     refs: [{ ref, before, after, deleted: isZeroSha(after) }],
     cloneUrl: stringField(project, 'git_http_url') ?? stringField(objectField(body, 'repository'), 'git_http_url'),
+    defaultBranch: defaultBranchField(project, 'default_branch'),
   };
 }
 

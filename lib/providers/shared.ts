@@ -260,6 +260,18 @@ export function booleanField(object: JsonObject | undefined, key: string): boole
   return typeof value === 'boolean' ? value : undefined;
 }
 
+const BRANCH_REF_PREFIX = 'refs/heads/';
+
+/**
+ * A default-branch field as a short branch name: `refs/heads/main` (Azure DevOps' form) → `main`;
+ * absent, empty or not a string → undefined. Optional everywhere, so it never throws.
+ */
+export function defaultBranchField(object: JsonObject | undefined, key: string): string | undefined {
+  const value = stringField(object, key);
+  const name = value?.startsWith(BRANCH_REF_PREFIX) === true ? value.slice(BRANCH_REF_PREFIX.length) : value;
+  return name === '' ? undefined : name;
+}
+
 /** A non-empty string field, else a PayloadError naming `path`. */
 export function requireString(object: JsonObject | undefined, key: string, path: string): string {
   const value = stringField(object, key);

@@ -72,6 +72,14 @@ export interface Push {
   readonly refs: readonly RefChange[];
   /** The clone URL the host advertised, when the payload carries one. */
   readonly cloneUrl?: string | undefined;
+  /**
+   * The source's default branch as the push payload states it, as a short name (`main`, never
+   * `refs/heads/main`); undefined when the payload carries none. A `branches: default` mirror needs
+   * it (`refsToConfirm` in `lib/ledger/refs.ts`). Carried by GitHub, Gitea, Forgejo, Gogs, GitLab,
+   * GitCode, Gitee and Azure DevOps; Bitbucket Cloud and Data Center push payloads and CodeCommit's
+   * EventBridge events have none, so theirs is always undefined.
+   */
+  readonly defaultBranch?: string | undefined;
 }
 
 export type ReadResult =

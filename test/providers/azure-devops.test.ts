@@ -191,6 +191,7 @@ describe('readAzureDevOpsDelivery', () => {
           },
         ],
         cloneUrl: 'https://dev.azure.com/fabrikam-fiber-inc/DefaultCollection/_git/Fabrikam-Fiber-Git',
+        defaultBranch: 'master',
       },
     });
   });

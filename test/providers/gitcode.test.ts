@@ -152,6 +152,7 @@ describe('readGitCodeDelivery', () => {
           },
         ],
         cloneUrl: 'https://gitcode.com/openharmony-sig/arkui-demo.git',
+        defaultBranch: 'main',
       },
     });
   });

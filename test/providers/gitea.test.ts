@@ -262,6 +262,7 @@ describe('gitea.read', () => {
           },
         ],
         cloneUrl: 'https://gitea.example.com/acme/widgets.git',
+        defaultBranch: 'main',
       },
     });
   });
@@ -355,6 +356,7 @@ describe('forgejo.read', () => {
         source: 'codeberg.org/forgejo-contrib/mirror-demo',
         refs: [{ ref: 'refs/tags/v1.2.0', before: '0'.repeat(40), after: '3c0b5e2a7d9f1e4b8a6c2d0f3e5a7b9c1d3e5f70', deleted: false }],
         cloneUrl: 'https://codeberg.org/forgejo-contrib/mirror-demo.git',
+        defaultBranch: 'main',
       },
     });
   });

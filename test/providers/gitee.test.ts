@@ -218,6 +218,7 @@ describe('readGiteeDelivery', () => {
           },
         ],
         cloneUrl: 'https://gitee.com/oschina/mirror-demo.git',
+        defaultBranch: 'master',
       },
     });
   });

@@ -232,6 +232,7 @@ describe('readGitHubDelivery', () => {
           },
         ],
         cloneUrl: 'https://github.com/Codertocat/Hello-World.git',
+        defaultBranch: 'master',
       },
     });
   });

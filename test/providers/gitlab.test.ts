@@ -340,6 +340,7 @@ describe('readGitLabDelivery', () => {
           },
         ],
         cloneUrl: 'https://gitlab.example.com/mike/diaspora.git',
+        defaultBranch: 'main',
       },
     });
   });
