@@ -7,11 +7,13 @@ import { loadBridge } from '../lib/pipeline/bootstrap';
 import { createCodeCommitSync, type CodeCommitOutcome } from '../lib/pipeline/codecommit';
 import { createLambdaLogger } from '../lib/observability/lambda';
 import { createMirrorSyncer } from '../lib/pipeline/sync';
+import { durableFromEnv } from '../lib/pipeline/durable';
 
 const logger = createLambdaLogger({ functionName: 'codecommit' });
 
 const { index, codehub, resolver } = await loadBridge(process.env, logger);
-const syncCodeCommitEvent = createCodeCommitSync({ index, logger, syncMirrors: createMirrorSyncer({ codehub, logger, resolver }) });
+// LEDGER_TABLE, PUSH_QUEUE_URL, PUSH_DLQ_URL: recorded and confirmed like webhook pushes (none set: stateless).
+const syncCodeCommitEvent = createCodeCommitSync({ index, logger, syncMirrors: createMirrorSyncer({ codehub, logger, resolver }), durable: durableFromEnv(process.env) });
 
 export const handler = (event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<CodeCommitOutcome> =>
   syncCodeCommitEvent(event, context?.getRemainingTimeInMillis?.());

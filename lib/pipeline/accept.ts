@@ -35,13 +35,21 @@ export interface AcceptContext {
 
 export interface AcceptRequest {
   readonly push: Push;
-  readonly summary: PushSummary;
-  readonly sender: Sender;
   readonly mirrors: readonly SyncTarget[];
   readonly deadline: number;
-  readonly budgetMs: number;
   readonly log: Record<string, unknown>;
 }
+
+/** What became of a push, whoever delivered it (a webhook, a CodeCommit event). */
+export type Accepted =
+  /** No mirror syncs any ref it changed (`refs` filters, `branches: default`). */
+  | { readonly kind: 'ignored'; readonly reason: string }
+  /** The same push as one the ledger holds: its entry; no CodeHub call. */
+  | { readonly kind: 'known-push'; readonly entry: LedgerEntry }
+  /** Recorded and queued; what CodeHub said to each mirror's sync. */
+  | { readonly kind: 'recorded'; readonly pushId: string; readonly jobs: readonly Job[]; readonly failures: readonly Failure[]; readonly codehubMs: number; readonly attempted: number }
+  /** The ledger or the queue could not be written: no durable record. */
+  | { readonly kind: 'unavailable'; readonly error: HttpError };
 
 interface PlannedMirror {
   readonly target: SyncTarget;
@@ -49,20 +57,40 @@ interface PlannedMirror {
   readonly refs: readonly RefToConfirm[];
 }
 
-/** The outcome of a verified push to configured mirrors, durably. */
-export async function acceptPush(context: AcceptContext, request: AcceptRequest): Promise<DeliveryOutcome> {
-  const { push, summary, sender } = request;
+/** A verified push to its configured mirrors, made durable (see the module comment). */
+export async function acceptPush(context: AcceptContext, request: AcceptRequest): Promise<Accepted> {
+  const { push } = request;
   const planned = planMirrors(push, request.mirrors);
-  if (planned.length === 0) return { kind: 'ignored', reason: `no mirror of ${push.source} syncs ${summary.refs.join(', ')}`, sender, push: summary };
+  if (planned.length === 0) return { kind: 'ignored', reason: `no mirror of ${push.source} syncs ${push.refs.map((r) => r.ref).join(', ')}` };
   try {
     const key = pushKey(push.source, push.refs);
     const found = await identify(context.durable, key, push);
-    if (found.kind === 'seen') return { kind: 'known-push', entry: found.entry, sender, push: summary };
+    if (found.kind === 'seen') return { kind: 'known-push', entry: found.entry };
     return await recordAndSync(context, request, entryOf(found.pushId, key, push, planned, context.now()), planned);
   } catch (error) {
     if (!(error instanceof LedgerStoreError || error instanceof QueueError)) throw error;
     context.logger.error('push not recorded', { ...request.log, operation: error.operation, code: error.code, error });
-    return { kind: 'unavailable', error: unavailableError(error), sender, push: summary };
+    return { kind: 'unavailable', error: unavailableError(error) };
+  }
+}
+
+/** The webhook's outcome for what became of the push: 200 synced, 202 queued, 502 failed for good, 5xx unrecorded. */
+export function deliveryOutcomeOf(accepted: Accepted, known: { readonly sender: Sender; readonly push: PushSummary; readonly budgetMs: number }): DeliveryOutcome {
+  const { sender, push } = known;
+  switch (accepted.kind) {
+    case 'ignored':
+      return { kind: 'ignored', reason: accepted.reason, sender, push };
+    case 'known-push':
+      return { kind: 'known-push', entry: accepted.entry, sender, push };
+    case 'unavailable':
+      return { kind: 'unavailable', error: accepted.error, sender, push };
+    case 'recorded': {
+      const { pushId, jobs, failures, codehubMs } = accepted;
+      const [first, ...rest] = failures;
+      if (first === undefined) return { kind: 'synced', sender, push, jobs, codehubMs, pushId };
+      if (failures.every(isDeferrable)) return { kind: 'queued', sender, push, jobs, failures: [first, ...rest], codehubMs, pushId };
+      return { kind: 'failed', sender, push, jobs, failures: [first, ...rest], attempted: accepted.attempted, budgetMs: known.budgetMs, codehubMs, pushId };
+    }
   }
 }
 
@@ -112,9 +140,8 @@ function entryOf(pushId: string, key: string, push: Push, planned: readonly Plan
   return { pushId, key, source: push.source, refs: push.refs, arrivedAt, state: 'received', mirrors };
 }
 
-async function recordAndSync(context: AcceptContext, request: AcceptRequest, entry: LedgerEntry, planned: readonly PlannedMirror[]): Promise<DeliveryOutcome> {
+async function recordAndSync(context: AcceptContext, request: AcceptRequest, entry: LedgerEntry, planned: readonly PlannedMirror[]): Promise<Accepted> {
   const { store, queue, confirm } = context.durable;
-  const { sender, summary } = request;
   const tasks: ConfirmTask[] = planned.map(({ key }) => ({ v: 1, kind: 'confirm', push_id: entry.pushId, mirror: key, attempt: 1, arrived_at: entry.arrivedAt }));
   const record = (async () => {
     const recorded = await store.recordPush(entry);
@@ -130,15 +157,11 @@ async function recordAndSync(context: AcceptContext, request: AcceptRequest, ent
   if (synced.status === 'rejected') throw synced.reason;
   const codehubMs = context.now() - callStarted;
   // A concurrent duplicate recorded it first: answer as that push.
-  if (recorded.value !== undefined) return { kind: 'known-push', entry: recorded.value, sender, push: summary };
+  if (recorded.value !== undefined) return { kind: 'known-push', entry: recorded.value };
 
   const { jobs, failures } = synced.value;
   await noteSyncOutcome(context, entry, tasks, jobs, failures, request.log);
-  const pushId = entry.pushId;
-  const [first, ...rest] = failures;
-  if (first === undefined) return { kind: 'synced', sender, push: summary, jobs, codehubMs, pushId };
-  if (failures.every(isDeferrable)) return { kind: 'queued', sender, push: summary, jobs, failures: [first, ...rest], codehubMs, pushId };
-  return { kind: 'failed', sender, push: summary, jobs, failures: [first, ...rest], attempted: planned.length, budgetMs: request.budgetMs, codehubMs, pushId };
+  return { kind: 'recorded', pushId: entry.pushId, jobs, failures, codehubMs, attempted: planned.length };
 }
 
 /**

@@ -9,7 +9,7 @@ import { logDelivery, type DeliveryObserver } from '../observability/delivery';
 import type { Logger } from '../observability/log';
 import { detectProvider } from '../providers';
 import type { Delivery, Provider, Push } from '../providers/types';
-import { acceptPush } from './accept';
+import { acceptPush, deliveryOutcomeOf } from './accept';
 import type { Durable } from './durable';
 import { createMemoryIdempotencyStore, deliveryKey, type IdempotencyStore } from './idempotency';
 import { conclude, type Concluded, type DeliveryOutcome, type PushSummary, type Sender } from './outcome';
@@ -132,7 +132,8 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
     const log = { requestId: genuine.requestId, host: sender.host, deliveryId: sender.deliveryId };
     if (options.durable) {
       const context = { durable: options.durable, syncMirrors, logger, now };
-      return acceptPush(context, { push: read.push, summary: push, sender, mirrors: selected.mirrors, deadline: genuine.deadline, budgetMs: genuine.budgetMs, log });
+      const accepted = await acceptPush(context, { push: read.push, mirrors: selected.mirrors, deadline: genuine.deadline, log });
+      return deliveryOutcomeOf(accepted, { sender, push, budgetMs: genuine.budgetMs });
     }
     const callStarted = now();
     const { jobs, failures } = await syncMirrors(selected.mirrors, genuine.deadline, log);

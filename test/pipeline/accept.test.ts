@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -14,7 +14,9 @@ import type { MirrorTarget } from '../../lib/config/types';
 import type { HttpResponse } from '../../lib/http/event';
 import type { DeliveryRecord } from '../../lib/observability/delivery';
 import { createLogger } from '../../lib/observability/log';
+import { createCodeCommitSync } from '../../lib/pipeline/codecommit';
 import type { Durable } from '../../lib/pipeline/durable';
+import { createMirrorSyncer } from '../../lib/pipeline/sync';
 import { createLedgerStore } from '../../lib/pipeline/ledger-store';
 import { createPushQueue } from '../../lib/pipeline/push-queue';
 import { createWebhookHandler, type WebhookHandler } from '../../lib/pipeline/webhook';
@@ -42,9 +44,15 @@ function mirror(source: string, repositoryId: number, extra: Partial<MirrorTarge
   return { source, repositoryId, secrets: undefined, refs: undefined, forceFetch: true, ...extra };
 }
 
+const codecommitEvent = JSON.parse(readFileSync(new URL('../fixtures/codecommit-reference-updated.json', import.meta.url), 'utf8')) as {
+  region: string;
+  detail: { repositoryName: string };
+};
+const CODECOMMIT_SOURCE = `git-codecommit.${codecommitEvent.region}.amazonaws.com/v1/repos/${codecommitEvent.detail.repositoryName}`.toLowerCase();
+
 const index = buildMirrorIndex({
   webhooks: new Map([['github.com', [SECRET]]]),
-  mirrors: [mirror('github.com/acme/app', ID), mirror('github.com/acme/default-only', DEFAULT_ONLY_ID, { branches: 'default' })],
+  mirrors: [mirror('github.com/acme/app', ID), mirror('github.com/acme/default-only', DEFAULT_ONLY_ID, { branches: 'default' }), mirror(CODECOMMIT_SOURCE, ID)],
 });
 
 function handlerWith(parts: Partial<Durable> = {}): WebhookHandler {
@@ -151,7 +159,7 @@ describe('webhook with the ledger', () => {
     expect(syncCalls()).toBe(0);
     for (const replay of replays) {
       expect(replay.response.statusCode).toBe(200);
-      expect(replay.response.headers['idempotent-replayed']).toBe('true');
+      expect(replay.response.headers?.['idempotent-replayed']).toBe('true');
       expect(replay.body).toMatchObject({ status: 'replayed', push_id: first.body.push_id, state: 'triggered', jobs: [{ jid: first.body.jid }] });
     }
   });
@@ -236,5 +244,26 @@ describe('webhook with the ledger', () => {
     expect((await durable.store.getPush(String(body.push_id)))?.state).toBe('failed');
     const notices = await durable.receive(durable.deadLetterUrl, 2);
     expect(notices).toContainEqual(expect.objectContaining({ kind: 'failed', push_id: body.push_id }));
+  });
+
+  it('records a CodeCommit push like a webhook push, and recognises EventBridge delivering it again', async () => {
+    // Prepare
+    const logger = createLogger({ level: 'error', write: () => undefined });
+    const codehub = createCodeHubClient({ endpoint: emulator.url, auth: createStaticTokenAuthenticator(TOKEN), retry: false });
+    const sync = createCodeCommitSync({
+      index,
+      logger,
+      syncMirrors: createMirrorSyncer({ codehub, logger }),
+      durable: { store: durable.store, queue: durable.queue, confirm: { confirmAfterSeconds: 1, giveUpAfterMinutes: 5 } },
+    });
+    // Act
+    const first = await sync(codecommitEvent, 30_000);
+    const again = await sync(codecommitEvent, 30_000);
+    // Assess
+    expect(first).toMatchObject({ status: 'synced', source: CODECOMMIT_SOURCE, pushId: expect.any(String) });
+    const pushId = 'pushId' in first ? first.pushId : '';
+    expect((await durable.store.getPush(pushId ?? ''))?.state).toBe('triggered');
+    expect(again).toEqual({ status: 'replayed', source: CODECOMMIT_SOURCE, pushId });
+    expect(syncCalls()).toBe(1);
   });
 });
