@@ -6,8 +6,8 @@
 import type { Context } from 'aws-lambda';
 import { loadBridge } from '../lib/pipeline/bootstrap';
 import { durableFromEnv } from '../lib/pipeline/durable';
-import { readHttpRequest } from '../lib/http/event';
-import { isStatusRequest } from '../lib/http/route';
+import { isHttpEvent, readHttpRequest } from '../lib/http/event';
+import { statusRoute } from '../lib/http/route';
 import { idempotencyStoreFromEnv } from '../lib/pipeline/idempotency';
 import { createLastTriggers } from '../lib/status/last-triggers';
 import { createDeliveryTelemetry } from '../lib/observability/delivery';
@@ -25,7 +25,9 @@ const lastTriggers = createLastTriggers();
 
 async function initialise(): Promise<WebhookHandler> {
   const { config, index, codehub, resolver } = await loadBridge(process.env, logger);
-  const handleStatus = createStatusHandler({ config, codehub, statusKey: config.statusKey, lastTriggers, logger });
+  // LEDGER_TABLE, PUSH_QUEUE_URL, PUSH_DLQ_URL: every push recorded before its 2xx (none set: stateless).
+  const durable = durableFromEnv(process.env);
+  const handleStatus = createStatusHandler({ config, codehub, statusKey: config.statusKey, lastTriggers, logger, ledger: durable?.store });
   const handleWebhook = createWebhookHandler({
     index,
     codehub,
@@ -36,11 +38,13 @@ async function initialise(): Promise<WebhookHandler> {
     idempotency: await idempotencyStoreFromEnv(process.env, { logger }),
     onJob: lastTriggers.recordJob,
     observe: telemetry.observe,
-    // LEDGER_TABLE, PUSH_QUEUE_URL, PUSH_DLQ_URL: every push recorded before its 2xx (none set: stateless).
-    durable: durableFromEnv(process.env),
+    durable,
   });
-  // Whatever the event (`null` included), routing never throws: what is not for /mirrors is the pipeline's to answer.
-  return (event, context) => (isStatusRequest(event) ? handleStatus(readHttpRequest(event)) : handleWebhook(event, context));
+  // Whatever the event (`null` included), routing never throws: what is not a status route is the pipeline's to answer.
+  return (event, context) => {
+    const route = statusRoute(event);
+    return route === undefined || !isHttpEvent(event) ? handleWebhook(event, context) : handleStatus(readHttpRequest(event), route);
+  };
 }
 
 const handleRequest = await initialise();

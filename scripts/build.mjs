@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const entries = { webhook: 'handlers/webhook.ts', reconcile: 'handlers/reconcile.ts', codecommit: 'handlers/codecommit.ts' };
+const entries = { webhook: 'handlers/webhook.ts', reconcile: 'handlers/reconcile.ts', codecommit: 'handlers/codecommit.ts', worker: 'handlers/worker.ts' };
 // Tests build into a temporary folder so they never race a developer's dist/.
 const outdir = process.env.BUILD_OUTDIR || 'dist';
 

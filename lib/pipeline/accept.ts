@@ -112,7 +112,8 @@ type Identified = { readonly kind: 'new'; readonly pushId: string } | { readonly
 async function identify(durable: Durable, key: string, push: Push): Promise<Identified> {
   for (let occurrence = 0; occurrence < MAX_OCCURRENCES; occurrence += 1) {
     const pushId = pushIdOf(key, occurrence);
-    const entry = await durable.store.getPush(pushId);
+    // A new push (the usual case) costs one GetItem here, before the CodeHub call.
+    const entry = (await durable.store.pushExists(pushId)) ? await durable.store.getPush(pushId) : undefined;
     if (entry === undefined) return { kind: 'new', pushId };
     if (await stillLatest(durable, entry, push)) return { kind: 'seen', entry };
   }
@@ -143,14 +144,16 @@ function entryOf(pushId: string, key: string, push: Push, planned: readonly Plan
 async function recordAndSync(context: AcceptContext, request: AcceptRequest, entry: LedgerEntry, planned: readonly PlannedMirror[]): Promise<Accepted> {
   const { store, queue, confirm } = context.durable;
   const tasks: ConfirmTask[] = planned.map(({ key }) => ({ v: 1, kind: 'confirm', push_id: entry.pushId, mirror: key, attempt: 1, arrived_at: entry.arrivedAt }));
+  const callStarted = context.now();
+  const sync = context.syncMirrors(planned.map(({ target }) => target), request.deadline, { ...request.log, pushId: entry.pushId });
   const record = (async () => {
+    // The CodeHub request goes on the wire first: the SDK's own work would otherwise run ahead of it.
+    await nextTurn();
     const recorded = await store.recordPush(entry);
     if (recorded.kind === 'exists') return recorded.entry;
     await Promise.all(tasks.map((task) => queue.sendConfirm(task, confirm.confirmAfterSeconds)));
     return undefined;
   })();
-  const callStarted = context.now();
-  const sync = context.syncMirrors(planned.map(({ target }) => target), request.deadline, { ...request.log, pushId: entry.pushId });
   const [recorded, synced] = await Promise.allSettled([record, sync]);
   // No durable record, no 2xx: whatever CodeHub answered, the host must redeliver.
   if (recorded.status === 'rejected') throw recorded.reason;
@@ -165,9 +168,15 @@ async function recordAndSync(context: AcceptContext, request: AcceptRequest, ent
 }
 
 /**
- * Writes each mirror's trigger result. The push is durable already, so a write that fails here is
- * logged, not answered: the confirm task still runs and reads the mirror itself. A failure no repeat
- * can fix is given up now (a DLQ notice, then the ledger), so the worker never repeats it.
+ * Writes each mirror's trigger result. The push is durable already (recorded, its confirm tasks
+ * queued), so this is the status view's news, not the push's safety:
+ * - an accepted sync's `jid` is sent as one UpdateItem per mirror and not waited for, so the answer
+ *   does not pay a second DynamoDB round trip (the bench's bar). The request is on the wire before
+ *   the answer; should the note still be lost, the first confirm check reads the heads itself and
+ *   finds the push mirrored, or its job running, without it.
+ * - a deferral is written before the answer (202: no latency bar), so the status shows why.
+ * - a failure no repeat can fix is given up now, before the answer (a DLQ notice, then the ledger),
+ *   so that the worker never repeats it (an AK/SK signature failure must never be repeated).
  */
 async function noteSyncOutcome(
   context: AcceptContext,
@@ -180,9 +189,15 @@ async function noteSyncOutcome(
   const { store, queue } = context.durable;
   const at = context.now();
   const keyOf = (result: { readonly repository_id: number | undefined; readonly target?: string | undefined }): string => result.target ?? String(result.repository_id);
-  const writes = [
-    ...jobs.map((job) => store.updateMirror(entry.pushId, keyOf(job), { event: 'trigger-accepted', jid: job.jid, repositoryId: job.repository_id })),
-    ...failures.map(async (failure) => {
+  const logLost = (error: unknown): void => context.logger.warn('trigger result not written to the ledger', { ...log, pushId: entry.pushId, error });
+  // After this turn, so that the answer is not kept waiting by the SDK's work on the request either.
+  if (jobs.length > 0) {
+    setImmediate(() => {
+      for (const job of jobs) store.noteTrigger(entry.pushId, keyOf(job), job.jid, job.repository_id).catch(logLost);
+    });
+  }
+  const written = await Promise.allSettled(
+    failures.map(async (failure) => {
       const error = { code: failure.code, message: failure.error, at };
       if (isDeferrable(failure)) return store.updateMirror(entry.pushId, keyOf(failure), { event: 'trigger-deferred', error });
       const task = tasks.find((candidate) => candidate.mirror === keyOf(failure));
@@ -190,11 +205,13 @@ async function noteSyncOutcome(
       context.logger.error('push failed', { ...log, pushId: entry.pushId, mirror: keyOf(failure), shas: entry.refs.map((r) => r.after), code: failure.code });
       return store.updateMirror(entry.pushId, keyOf(failure), { event: 'gave-up', error });
     }),
-  ];
-  const results = await Promise.allSettled(writes);
-  for (const result of results) {
-    if (result.status === 'rejected') context.logger.warn('trigger result not written to the ledger', { ...log, pushId: entry.pushId, error: result.reason });
-  }
+  );
+  for (const result of written) if (result.status === 'rejected') logLost(result.reason);
+}
+
+/** Resolves after the work already queued in this turn of the event loop (I/O callbacks excepted). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** What the Git host is told when the push could not be recorded: 503 (try again) or 500 (a deployment problem). */

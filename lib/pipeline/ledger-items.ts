@@ -158,6 +158,30 @@ export function entryOf(push: PushItem, mirrors: readonly MirrorItem[]): LedgerE
   return { pushId: push.push_id, key: push.key, source: push.source, refs: push.refs, arrivedAt: push.arrived_at, state: overallState(ordered), mirrors: ordered };
 }
 
+/** One push of a mirror as the by_mirror index holds it: what a status row shows, without reading the push. */
+export interface LedgerMirrorSummary {
+  readonly pushId: string;
+  readonly arrivedAt: number;
+  /** This mirror's state of the push (not the push's overall state). */
+  readonly state: LedgerState;
+  /** The refs this mirror waits for (full names); empty when it syncs none of the push's refs. */
+  readonly refs: readonly string[];
+  readonly confirmedAt?: number | undefined;
+}
+
+/** The attributes of a mirror item a summary needs: the Query projects only these. */
+export const MIRROR_SUMMARY_ATTRIBUTES = ['push_id', 'arrived_at', 'state', 'refs', 'confirmed_at'] as const;
+
+export function mirrorSummaryOf(item: Pick<MirrorItem, (typeof MIRROR_SUMMARY_ATTRIBUTES)[number]>): LedgerMirrorSummary {
+  return {
+    pushId: item.push_id,
+    arrivedAt: item.arrived_at,
+    state: item.state,
+    refs: (item.refs ?? []).map((target) => target.ref),
+    ...(item.confirmed_at === undefined ? {} : { confirmedAt: item.confirmed_at }),
+  };
+}
+
 /**
  * What happened, for one mirror. A confirm decision counts as a check (`attempts` + 1); a trigger does
  * when the worker made it after a check (`checked`), not when the webhook made the first one.

@@ -28,21 +28,25 @@ import {
   mirrorKeyOf,
   mirrorOf,
   mirrorPk,
+  mirrorSummaryOf,
   MIRROR_SK_PREFIX,
+  MIRROR_SUMMARY_ATTRIBUTES,
   pushItemOf,
   pushPk,
   PUSH_SK,
   refPointersOf,
   refSk,
+  type LedgerMirrorSummary,
   type MirrorItem,
   type MirrorUpdate,
   type PushItem,
   type RefPointerItem,
 } from './ledger-items';
 import { call, createDynamoDbClient, isConditionFailed, LedgerErrorCodes, LedgerStoreError } from './ledger-client';
+import { noteTrigger, pushExists, type NoteResult } from './ledger-notes';
 
 export { createDynamoDbClient, LedgerErrorCodes, LedgerStoreError, type DynamoDbClientOptions, type LedgerErrorCode } from './ledger-client';
-export { mirrorKeyOf, type MirrorUpdate } from './ledger-items';
+export { mirrorKeyOf, type LedgerMirrorSummary, type MirrorUpdate } from './ledger-items';
 
 export type RecordResult = { readonly kind: 'recorded' } | { readonly kind: 'exists'; readonly entry: LedgerEntry };
 
@@ -65,10 +69,16 @@ export interface LedgerStore {
   recordPush(entry: LedgerEntry): Promise<RecordResult>;
   getPush(pushId: string): Promise<LedgerEntry | undefined>;
   updateMirror(pushId: string, mirrorKey: string, update: MirrorUpdate): Promise<UpdateMirrorResult>;
+  /** Whether `pushId` is taken: one GetItem (ledger-notes.ts), for the answer's path. */
+  pushExists(pushId: string): Promise<boolean>;
+  /** The webhook's note of an accepted sync: one request, no read (ledger-notes.ts). Needs the recorded push. */
+  noteTrigger(pushId: string, mirrorKey: string, jid: string, repositoryId: number): Promise<NoteResult>;
   /** The `push_id` of the newest push to `ref` that `mirrorKey` is in; undefined = none known. */
   latestPushForRef(mirrorKey: string, ref: string): Promise<string | undefined>;
   /** The mirror's pushes neither mirrored nor failed, newest first, at most `limit`. */
   pendingForMirror(mirrorKey: string, limit: number): Promise<PendingPush[]>;
+  /** The mirror's newest pushes, at most `limit`: one Query of by_mirror, its items only (eventually consistent). */
+  recentForMirror(mirrorKey: string, limit: number): Promise<LedgerMirrorSummary[]>;
   /** Releases a client the store created (an injected one stays the caller's). */
   close(): void;
 }
@@ -103,8 +113,11 @@ export function createLedgerStore(options: LedgerStoreOptions): LedgerStore {
     recordPush: (entry) => recordPush(context, entry),
     getPush: async (pushId) => (await readPush(context, pushId))?.entry,
     updateMirror: (pushId, mirrorKey, update) => updateMirror(context, pushId, mirrorKey, update),
+    pushExists: (pushId) => pushExists(context, pushId),
+    noteTrigger: (pushId, mirrorKey, jid, repositoryId) => noteTrigger(context, pushId, mirrorKey, jid, repositoryId),
     latestPushForRef: (mirrorKey, ref) => latestPushForRef(context, mirrorKey, ref),
     pendingForMirror: (mirrorKey, limit) => pendingForMirror(context, mirrorKey, limit),
+    recentForMirror: (mirrorKey, limit) => recentForMirror(context, mirrorKey, limit),
     close: () => {
       if (options.client === undefined) client.destroy();
     },
@@ -255,6 +268,24 @@ async function pendingForMirror(context: Context, mirrorKey: string, limit: numb
     startKey = page.LastEvaluatedKey;
   } while (startKey !== undefined && pending.length < limit);
   return pending;
+}
+
+async function recentForMirror(context: Context, mirrorKey: string, limit: number): Promise<LedgerMirrorSummary[]> {
+  const page = await call('Query', () =>
+    context.documents.send(
+      new QueryCommand({
+        TableName: context.table,
+        IndexName: 'by_mirror',
+        KeyConditionExpression: 'gsi1pk = :gsi1pk',
+        ProjectionExpression: MIRROR_SUMMARY_ATTRIBUTES.map((name) => `#${name}`).join(', '),
+        ExpressionAttributeNames: Object.fromEntries(MIRROR_SUMMARY_ATTRIBUTES.map((name) => [`#${name}`, name])), // `state` is reserved
+        ExpressionAttributeValues: { ':gsi1pk': mirrorPk(mirrorKey) },
+        ScanIndexForward: false,
+        Limit: Math.max(1, Math.floor(limit)),
+      }),
+    ),
+  );
+  return (page.Items ?? []).map((item) => mirrorSummaryOf(item as Pick<MirrorItem, (typeof MIRROR_SUMMARY_ATTRIBUTES)[number]>));
 }
 
 async function queryAll(context: Context, input: QueryCommandInput): Promise<Record<string, unknown>[]> {

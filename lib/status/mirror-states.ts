@@ -10,6 +10,7 @@ import { CodeHubError, ErrorCodes } from '../errors';
 import type { Logger } from '../observability/log';
 import { redactText } from '../observability/redact';
 import type { CodeHubState, CodeHubStateError, ReadState } from './report';
+import { runWithin } from './run-within';
 
 /** A state read from CodeHub less than this long ago is shown as it is, without a call. */
 export const STATE_TTL_MS = 30_000;
@@ -126,24 +127,4 @@ async function readState(options: MirrorStatesOptions, repositoryId: number, dea
     logger.error('status: unexpected failure reading a mirror state', { repositoryId, error });
     return { error: 'CodeHub call failed unexpectedly', code: ErrorCodes.CODEHUB_UNREACHABLE, error_code: null };
   }
-}
-
-/** Runs `task` for each of `ids`, `concurrency` at a time, until done (true) or `deadline` (false). */
-async function runWithin(ids: readonly number[], deadline: number, concurrency: number, now: () => number, task: (id: number) => Promise<void>): Promise<boolean> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < ids.length && now() < deadline) {
-      const id = ids[next] as number;
-      next += 1;
-      await task(id);
-    }
-  };
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), Math.max(0, deadline - now()));
-  });
-  const workers = Array.from({ length: Math.min(concurrency, ids.length) }, worker);
-  const done = await Promise.race([Promise.all(workers).then(() => true), expired]);
-  clearTimeout(timer);
-  return done;
 }

@@ -1,36 +1,11 @@
 /**
  * The status report as the small self-contained HTML page a browser gets: one table, inline CSS,
- * no script, every value escaped. And the `Accept` negotiation that picks it over JSON.
+ * no script, every value escaped (./html).
  */
+import { cell, escapeHtml, htmlDocument } from './html';
+import type { LedgerView } from './ledger-view';
 import { STATE_TTL_MS } from './mirror-states';
 import type { StatusReport } from './report';
-
-/**
- * Whether `Accept` prefers HTML to JSON: `text/html` with a q above 0, and above JSON's (or equal
- * and listed first). Browsers send `text/html,…,*\/*;q=0.8`; curl and fetch send `*\/*` (JSON).
- */
-export function prefersHtml(accept: string | undefined): boolean {
-  if (accept === undefined) return false;
-  const weights = new Map<string, { q: number; order: number }>();
-  accept.split(',').forEach((range, order) => {
-    const [type = '', ...parameters] = range.split(';').map((part) => part.trim().toLowerCase());
-    const qParameter = parameters.find((p) => p.startsWith('q='));
-    const q = qParameter === undefined ? 1 : Number(qParameter.slice(2));
-    if (!weights.has(type)) weights.set(type, { q: Number.isFinite(q) ? q : 0, order });
-  });
-  const html = weights.get('text/html');
-  if (html === undefined || html.q <= 0) return false;
-  const json = weights.get('application/json');
-  if (json === undefined) return true;
-  return html.q > json.q || (html.q === json.q && html.order < json.order);
-}
-
-const HTML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/** Text safe inside HTML element content and quoted attribute values. */
-export function escapeHtml(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (char) => HTML_ESCAPES[char] ?? char);
-}
 
 /** A row class from CodeHub's undocumented `update_status` (values seen: init, running, success, failed). */
 function toneOf(updateStatus: string | null): string {
@@ -40,11 +15,27 @@ function toneOf(updateStatus: string | null): string {
   return status.startsWith('success') ? 'ok' : '';
 }
 
-function cell(field: string, value: string | number | boolean | null | undefined): string {
-  return `<td class="${field}">${value === null || value === undefined ? '<span class="none">—</span>' : escapeHtml(value)}</td>`;
+const LEDGER_COLUMNS = 6;
+
+/** The ledger's cells of a row: the last push, the last confirmed push and its lag, the pending pushes. */
+function ledgerCells(ledger: LedgerView | null): string {
+  if (ledger === null) return `<td class="ledger-unknown" colspan="${LEDGER_COLUMNS}">a wildcard: each repository it reaches has its own pushes</td>`;
+  if ('error' in ledger) return `<td class="ledger-error" colspan="${LEDGER_COLUMNS}">${escapeHtml(ledger.error)} (${escapeHtml(ledger.code)})</td>`;
+  const last = ledger.last_push;
+  const confirmed = ledger.last_confirmed;
+  const refs = last === null || last.refs.length === 0 ? '' : `<br><span class="refs">${last.refs.map(escapeHtml).join(', ')}</span>`;
+  const ids = ledger.pending_push_ids.length === 0 ? '' : `<br><span class="id">${ledger.pending_push_ids.map(escapeHtml).join('<br>')}</span>`;
+  return [
+    last === null ? cell('last-push', null) : `<td class="last-push"><span class="id">${escapeHtml(last.push_id)}</span>${refs}</td>`,
+    cell('push-state', last?.state),
+    cell('arrived-at', last?.arrived_at),
+    confirmed === null ? cell('last-confirmed', null) : `<td class="last-confirmed"><span class="id">${escapeHtml(confirmed.push_id)}</span><br>${escapeHtml(confirmed.confirmed_at)}</td>`,
+    cell('lag', confirmed === null ? null : `${confirmed.lag_seconds} s`),
+    `<td class="pending"><span class="count">${escapeHtml(ledger.pending)}</span>${ids}</td>`,
+  ].join('');
 }
 
-function renderRow(row: StatusReport['mirrors'][number]): string {
+function renderRow(row: StatusReport['mirrors'][number], withLedger: boolean): string {
   const state = row.codehub;
   const trigger = row.last_trigger;
   const repository = row.repository_id ?? (row.target === undefined ? null : `${row.target} (not resolved here)`);
@@ -62,41 +53,36 @@ function renderRow(row: StatusReport['mirrors'][number]): string {
             cell('enabled', state.mirroring_enabled),
           ].join('');
   const tone = state === null ? '' : 'error' in state ? 'bad' : toneOf(state.update_status);
-  return `<tr class="${tone}">${cell('source', row.source)}${cell('repository', repository)}${codehubCells}${cell('read-at', row.codehub_read_at)}${cell('jid', trigger?.jid)}${cell('triggered-at', trigger?.at)}</tr>`;
+  const ledger = withLedger ? ledgerCells(row.ledger) : '';
+  return `<tr class="${tone}">${cell('source', row.source)}${cell('repository', repository)}${codehubCells}${cell('read-at', row.codehub_read_at)}${cell('jid', trigger?.jid)}${cell('triggered-at', trigger?.at)}${ledger}</tr>`;
 }
 
-/** The report as a page: one table, inline CSS, no script; every value escaped. */
-export function renderStatusHtml(report: StatusReport): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>CodeHub mirrors</title>
-<style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1f2328; }
-h1 { font-size: 1.3rem; margin: 0 0 .3rem; }
-p { color: #59636e; margin: 0 0 1rem; }
-table { border-collapse: collapse; width: 100%; }
-th, td { border: 1px solid #d1d9e0; padding: .35rem .5rem; text-align: left; vertical-align: top; }
-th { background: #f6f8fa; }
-td.jid, td.last-error { font-family: ui-monospace, monospace; word-break: break-all; }
-td.last-update, td.last-success, td.read-at, td.triggered-at { white-space: nowrap; }
+const STYLE = `td.jid, td.last-error { font-family: ui-monospace, monospace; word-break: break-all; }
+td.last-update, td.last-success, td.read-at, td.triggered-at, td.arrived-at, td.lag { white-space: nowrap; }
+td.last-push .id, td.last-confirmed .id, td.pending .id { white-space: nowrap; word-break: normal; }
 tr.ok td.update-status { color: #1a7f37; font-weight: 600; }
-tr.bad td.update-status, td.codehub-error { color: #d1242f; }
-td.codehub-unknown, .none { color: #8c959f; }
-</style>
-</head>
-<body>
-<h1>CodeHub mirrors</h1>
-<p>Generated ${escapeHtml(report.generated_at)}. CodeHub's state of a mirror is read again after ${STATE_TTL_MS / 1000} s at the earliest; last triggers are those of ${escapeHtml(report.last_trigger_scope)} only.</p>
+tr.bad td.update-status, td.codehub-error, td.ledger-error { color: #d1242f; }
+td.codehub-unknown, td.ledger-unknown { color: #8c959f; }
+th.ledger { background: #eef6ff; }
+.refs { color: #59636e; font-size: .9em; }`;
+
+/** The report as a page: one table, inline CSS, no script; every value escaped. The ledger's columns only with a ledger. */
+export function renderStatusHtml(report: StatusReport): string {
+  const withLedger = report.ledger_window !== null;
+  const ledgerHeads = withLedger
+    ? ['Last push', 'Push state', 'Arrived', 'Last confirmed', 'Lag', 'Pending'].map((name) => `<th class="ledger">${name}</th>`).join('')
+    : '';
+  const ledgerNote = withLedger ? ` The last push, last confirmed push and pending pushes come from the push ledger, shared by every container (the newest ${escapeHtml(report.ledger_window)} pushes of each mirror).` : '';
+  return htmlDocument(
+    'CodeHub mirrors',
+    STYLE,
+    `<h1>CodeHub mirrors</h1>
+<p>Generated ${escapeHtml(report.generated_at)}. CodeHub's state of a mirror is read again after ${STATE_TTL_MS / 1000} s at the earliest; last triggers are those of ${escapeHtml(report.last_trigger_scope)} only.${ledgerNote}</p>
 <table>
-<thead><tr><th>Source</th><th>CodeHub repository</th><th>Status</th><th>Last update</th><th>Last success</th><th>Failures</th><th>Last error</th><th>Enabled</th><th>Read from CodeHub</th><th>Last trigger (jid)</th><th>Triggered at</th></tr></thead>
+<thead><tr><th>Source</th><th>CodeHub repository</th><th>Status</th><th>Last update</th><th>Last success</th><th>Failures</th><th>Last error</th><th>Enabled</th><th>Read from CodeHub</th><th>Last trigger (jid)</th><th>Triggered at</th>${ledgerHeads}</tr></thead>
 <tbody>
-${report.mirrors.map(renderRow).join('\n')}
+${report.mirrors.map((row) => renderRow(row, withLedger)).join('\n')}
 </tbody>
-</table>
-</body>
-</html>
-`;
+</table>`,
+  );
 }

@@ -86,6 +86,8 @@ describe('end to end: GET /mirrors', () => {
         },
         codehub_read_at: expect.any(String),
         last_trigger: { jid: pushedJid, at: expect.any(String) },
+        // The stack runs the stateless bridge: no ledger.
+        ledger: null,
       },
     ]);
     expect(JSON.stringify(report)).not.toContain(STATUS_KEY);

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import type { HttpEvent } from '../../lib/http/event';
-import { isStatusRequest, requestPath } from '../../lib/http/route';
+import { isStatusRequest, requestPath, statusRoute } from '../../lib/http/route';
 import { httpApiEvent, restApiEvent } from '../support/lambda';
 
 function v2At(rawPath: string, method = 'GET'): APIGatewayProxyEventV2 {
@@ -58,6 +58,10 @@ describe('isStatusRequest', () => {
     ['/mirrors/1001'],
     ['/a/b/mirrors'],
     ['/dev/webhook'],
+    ['/pushes'],
+    ['/pushes/'],
+    ['/a/b/pushes/AAAAAAAAAAAAAAAAAAAAAA'],
+    ['/pushes/AAAAAAAAAAAAAAAAAAAAAA/mirrors/1'],
   ])('sends %s to the webhook pipeline', (path) => {
     // Act
     const routed = [isStatusRequest(v2At(path)), isStatusRequest(v1At(path))];
@@ -90,5 +94,53 @@ describe('isStatusRequest', () => {
     const routed = isStatusRequest(httpApiEvent({ headers: {}, body: '{}' }));
     // Assess
     expect(routed).toBe(false);
+  });
+});
+
+const PUSH_ID = 'Zm9vYmFyLWJhei1xdXV4LTE';
+
+describe('statusRoute', () => {
+  it.each([
+    ['/mirrors', 'mirrors'],
+    ['/dev/mirrors/', 'mirrors'],
+    [`/pushes/${PUSH_ID}`, { pushId: PUSH_ID }],
+    [`/pushes/${PUSH_ID}/`, { pushId: PUSH_ID }],
+    [`/dev/pushes/${PUSH_ID}`, { pushId: PUSH_ID }],
+    // A stage named like the route is still a stage.
+    [`/pushes/pushes/${PUSH_ID}`, { pushId: PUSH_ID }],
+    // Malformed ids go to the status handler too, which answers them 404 (not the pipeline).
+    ['/pushes/not-an-id', { pushId: 'not-an-id' }],
+    ['/pushes/%2e%2e', { pushId: '%2e%2e' }],
+  ])('routes %s to %j', (path, route) => {
+    // Act
+    const routed = [statusRoute(v2At(path)), statusRoute(v1At(path))];
+    // Assess
+    expect(routed).toEqual([route, route]);
+  });
+
+  it.each([['/webhook'], ['/pushes'], ['/pushes/'], ['/pushes//'], ['/a/b/pushes/x'], ['/dev/pushes/a/b'], ['/mirrors/pushes']])('sends %s to the webhook pipeline', (path) => {
+    // Act
+    const routed = [statusRoute(v2At(path)), statusRoute(v1At(path))];
+    // Assess
+    expect(routed).toEqual([undefined, undefined]);
+  });
+
+  it('routes by path whatever the method, so that the status handler answers 405 to a POST', () => {
+    // Act
+    const routed = statusRoute(v2At(`/pushes/${PUSH_ID}`, 'DELETE'));
+    // Assess
+    expect(routed).toEqual({ pushId: PUSH_ID });
+    expect(isStatusRequest(v2At(`/pushes/${PUSH_ID}`, 'DELETE'))).toBe(true);
+  });
+
+  it.each([
+    ['null', null],
+    ['a string', `/pushes/${PUSH_ID}`],
+    ['an object without a path', {}],
+  ])('answers undefined for %s, without throwing', (_name, event) => {
+    // Act
+    const routed = statusRoute(event);
+    // Assess
+    expect(routed).toBeUndefined();
   });
 });

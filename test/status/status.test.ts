@@ -208,18 +208,20 @@ describe('createStatusHandler: JSON', () => {
     expect(report(response)).toEqual({
       generated_at: '2026-03-01T10:00:00.000Z',
       last_trigger_scope: 'this container',
+      ledger_window: null,
       mirrors: [
-        { source: 'github.com/acme/api', repository_id: 1001, codehub: success, codehub_read_at: readAt, last_trigger: { jid: 'jid-api', at: '2026-03-01T09:59:00.000Z' } },
+        { source: 'github.com/acme/api', repository_id: 1001, codehub: success, codehub_read_at: readAt, last_trigger: { jid: 'jid-api', at: '2026-03-01T09:59:00.000Z' }, ledger: null },
         {
           source: 'gitlab.com/acme/web',
           repository_id: 1002,
           codehub: { ...success, update_status: 'failed', number_of_failures: 3, last_error: 'fatal: could not read from remote repository', last_successful_update_at: null },
           codehub_read_at: readAt,
           last_trigger: null,
+          ledger: null,
         },
-        { source: 'github.com/acme/docs', target: 'acme-mirror/docs', repository_id: 3003, codehub: success, codehub_read_at: readAt, last_trigger: { jid: 'jid-docs', at: '2026-03-01T09:59:30.000Z' } },
-        { source: 'github.com/acme/site', target: 'acme-mirror/site', repository_id: null, codehub: null, codehub_read_at: null, last_trigger: null },
-        { source: 'github.com/acme-labs/*', target: 'labs/{name}', repository_id: null, codehub: null, codehub_read_at: null, last_trigger: null },
+        { source: 'github.com/acme/docs', target: 'acme-mirror/docs', repository_id: 3003, codehub: success, codehub_read_at: readAt, last_trigger: { jid: 'jid-docs', at: '2026-03-01T09:59:30.000Z' }, ledger: null },
+        { source: 'github.com/acme/site', target: 'acme-mirror/site', repository_id: null, codehub: null, codehub_read_at: null, last_trigger: null, ledger: null },
+        { source: 'github.com/acme-labs/*', target: 'labs/{name}', repository_id: null, codehub: null, codehub_read_at: null, last_trigger: null, ledger: null },
       ],
     });
   });
