@@ -30,6 +30,7 @@ import {
 } from './harness';
 import { MAX_BODY_MACS } from '../lib/config/mapping';
 import { BASELINE } from './baseline';
+import { DURABLE_CODEHUB_DELAY_MS, durablePhase, type DurableFigures } from './durable';
 import { median, shuffled, summarize, type Summary } from './stats';
 
 const QUICK = process.argv.includes('--quick');
@@ -58,6 +59,8 @@ const BARS = {
   bundleBytes: 300 * 1024,
   rssRatio: 1.3,
   fanOutRoundTrips: 1.5,
+  /** Issue "Every push lands": the durable bridge's median answer against the stateless one's. */
+  durableRatio: 1.1,
 };
 const FAN_OUT_DELAY_MS = 50;
 /** The idle gap before the second delivery of a cold-start process: the next invocation. */
@@ -334,6 +337,7 @@ interface Results {
   readonly warmByMirrors: readonly [WarmFigures, WarmFigures];
   readonly fanOut: Map<VariantId, WarmFigures>;
   readonly oneTrip: WarmFigures;
+  readonly durable: DurableFigures;
   readonly bundle: ReturnType<typeof bundleFiles>;
 }
 
@@ -467,6 +471,16 @@ function summaryRows(r: Results): Row[] {
     bar: `≤ ${BARS.fanOutRoundTrips} round trips`,
     pass: fanMs / tripMs <= BARS.fanOutRoundTrips && inFlight === FAN_OUT,
   });
+  const { durable } = r;
+  rows.push({
+    id: '7',
+    measure: `durable pipeline: distinct pushes, CodeHub answering after ${DURABLE_CODEHUB_DELAY_MS} ms, local SQS + DynamoDB`,
+    bridge: `${ms(durable.durable.median)} ms (runs ${ms(durable.durable.min)}–${ms(durable.durable.max)})`,
+    reference: `stateless ${ms(durable.stateless.median)} ms (runs ${ms(durable.stateless.min)}–${ms(durable.stateless.max)})`,
+    ratio: `${durable.ratio.toFixed(2)}×`,
+    bar: `≤ ${BARS.durableRatio}× stateless`,
+    pass: durable.ratio <= BARS.durableRatio,
+  });
   return rows;
 }
 
@@ -501,6 +515,9 @@ async function main(): Promise<number> {
     const oneTrip = figure(await warmPhase(['bridge'], { eventFile: event9k, config: single, ...FAN }, PLAN.fanRounds), 'bridge');
     standin.delayMs = 0;
 
+    progress(`bench: 7. durable pipeline vs stateless, CodeHub answering after ${DURABLE_CODEHUB_DELAY_MS} ms`);
+    const durable = await durablePhase(QUICK ? { rounds: 2, warmup: 10, count: 40 } : { rounds: 5, warmup: 20, count: 100 });
+
     const results: Results = {
       pinning,
       load: [loadBefore, loadavg()[0] ?? 0],
@@ -513,6 +530,7 @@ async function main(): Promise<number> {
       warmByMirrors,
       fanOut: fanOutFigures,
       oneTrip,
+      durable,
       bundle: bundleFiles(),
     };
     const rows = summaryRows(results);
@@ -678,6 +696,18 @@ dist/webhook.js ${r.bundle.entry.toLocaleString('en')} B; chunks: ${chunkList}.
 - bridge, ${FAN_OUT} repositories: ${fanLine(figure(r.fanOut, 'bridge'))}
 - bridge, 1 repository: ${fanLine(r.oneTrip)}
 - floor, ${FAN_OUT} repositories: ${fanLine(figure(r.fanOut, 'floor'))}
+
+### 7. The durable pipeline (the stand-in answers after ${DURABLE_CODEHUB_DELAY_MS} ms)
+
+\`bench/durable.ts\`: dist/webhook.js answering ${r.durable.deliveries} distinct pushes per process (each its own
+\`before\`/\`after\`: a repeated push would be answered from the ledger), stateless and durable processes
+alternating, ${r.durable.durable.n} of each. The durable one records every push in DynamoDB and queues its
+confirm task on SQS (fauxqs and dynalite in a process of their own on the bench's CPU; the CodeHub stand-in
+beside the measured process, so that the engines' work cannot delay its answers). On the answer's path are
+the replay check (one GetItem before the CodeHub call); the record and the task overlap the call.
+
+- stateless: median of process medians ${ms(r.durable.stateless.median)} ms (runs ${ms(r.durable.stateless.min)}–${ms(r.durable.stateless.max)})
+- durable: ${ms(r.durable.durable.median)} ms (runs ${ms(r.durable.durable.min)}–${ms(r.durable.durable.max)}), ${r.durable.ratio.toFixed(2)}× (bar ≤ ${BARS.durableRatio}×)
 
 ## Before and after the simplification
 

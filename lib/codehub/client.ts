@@ -14,6 +14,7 @@ import {
   readMirrorStatus,
   readRefCommitSha,
   readRepositoryId,
+  readTagHead,
   type MirrorStatus,
 } from './response';
 import { DEFAULT_RETRY_POLICY, sleep as sleepFor, type RetryPolicy } from './retry';
@@ -151,13 +152,14 @@ export function createCodeHubClient(options: CodeHubClientOptions): CodeHubClien
   /** One ShowBranch / ShowTag / ShowCommit read; `undefined` when CodeHub says the ref does not exist. */
   async function readRef(
     repositoryId: number,
-    what: { operation: string; path: string; read: (body: string, operation: string) => string },
+    what: { operation: string; path: string; read: (body: string, operation: string) => string | RefHead },
     callOptions: CallOptions | undefined,
   ): Promise<RefHead | undefined> {
     checkRepositoryId(repositoryId);
     try {
       const response = await makeCall(context, { operation: what.operation, method: 'GET', path: what.path, body: noBody, secrets: [] }, callOptions);
-      return { sha: what.read(response.body, what.operation) };
+      const head = what.read(response.body, what.operation);
+      return typeof head === 'string' ? { sha: head } : head;
     } catch (error) {
       // A 404 is not retried (a 4xx is final), so absence costs one call.
       if (isAbsentRef(error)) return undefined;
@@ -174,7 +176,7 @@ export function createCodeHubClient(options: CodeHubClientOptions): CodeHubClien
   async function getTagHead(repositoryId: number, tag: string, callOptions?: CallOptions): Promise<RefHead | undefined> {
     const operation = `read tag ${tag} of repository ${repositoryId}`;
     const path = `/v4/repositories/${repositoryId}/repository/tag${refQuery('tag_name', tag, operation)}`;
-    return readRef(repositoryId, { operation, path, read: readRefCommitSha }, callOptions);
+    return readRef(repositoryId, { operation, path, read: readTagHead }, callOptions);
   }
 
   async function getCommit(repositoryId: number, ref: string, callOptions?: CallOptions): Promise<RefHead | undefined> {

@@ -172,6 +172,12 @@ export function readRefCommitSha(body: string, operation: string): string {
   return sha;
 }
 
+/** A 200 answer to ShowTag (`{name, message, target, commit: {id, …}}`): the commit, and the tag object `target`. */
+export function readTagHead(body: string, operation: string): { readonly sha: string; readonly target: string | undefined } {
+  const parsed = parseJson(body);
+  return { sha: readRefCommitSha(body, operation), target: commitShaOf(isRecord(parsed) ? parsed.target : undefined) };
+}
+
 /** A 200 answer to ShowCommit (`{id, short_id, parent_ids, …}`): the commit SHA. */
 export function readCommitSha(body: string, operation: string): string {
   const parsed = parseJson(body);

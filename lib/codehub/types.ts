@@ -26,6 +26,11 @@ export interface CodeHub {
 /** What a ref of the mirror points at: the commit SHA (lower-case hex, 40 or 64 digits). */
 export interface RefHead {
   readonly sha: string;
+  /**
+   * For a tag: ShowTag's `target`, the tag object an annotated tag is (hosts send it as a tag push's
+   * `after`); for a lightweight tag the commit itself. Undefined for branches and commits.
+   */
+  readonly target?: string | undefined;
 }
 
 /**

@@ -10,8 +10,11 @@
 import { ConfigError } from '../errors';
 import type { RefToConfirm } from './refs';
 
-/** What CodeHub shows for a ref: its head, no such ref, or not known (the read failed). */
-export type RefHead = { readonly sha: string } | 'absent' | 'unknown';
+/**
+ * What CodeHub shows for a ref: its head (for a tag also the tag object, `target`), no such ref, or
+ * not known (the read failed).
+ */
+export type RefHead = { readonly sha: string; readonly target?: string | undefined } | 'absent' | 'unknown';
 
 export interface ConfirmSettings {
   /** Seconds from arrival to the first check, and the first backoff step. @default 20 */
@@ -83,7 +86,7 @@ export function decideConfirm(input: ConfirmInput): ConfirmDecision {
     const head = input.heads.get(target.ref) ?? 'unknown';
     if (input.supersededRefs.has(target.ref)) confirmed.set(target.ref, 'superseded');
     else if (head === 'unknown') unread.push(target.ref);
-    else if (holds(head, target)) confirmed.set(target.ref, head);
+    else if (holds(head, target)) confirmed.set(target.ref, head === 'absent' ? head : { sha: head.sha });
     else behind.push(target.ref);
   }
   if (behind.length === 0 && unread.length === 0) return { kind: 'mirrored', at: input.now, heads: confirmed };
@@ -97,9 +100,11 @@ export function decideConfirm(input: ConfirmInput): ConfirmDecision {
   return { kind: 'retrigger', delaySeconds };
 }
 
-function holds(head: { readonly sha: string } | 'absent', target: RefToConfirm): boolean {
+/** An annotated tag's push names the tag object; its ShowTag names the commit too: either is the push. */
+function holds(head: Exclude<RefHead, 'unknown'>, target: RefToConfirm): boolean {
   if (target.expect === 'absent' || head === 'absent') return target.expect === head;
-  return head.sha.toLowerCase() === target.expect.sha;
+  const expected = target.expect.sha;
+  return head.sha.toLowerCase() === expected || head.target?.toLowerCase() === expected;
 }
 
 function failureReason(behind: readonly string[], unread: readonly string[], settings: ConfirmSettings): string {

@@ -144,7 +144,7 @@ async function readHeads(
   for (const target of refs) {
     try {
       const head = target.kind === 'branch' ? await codehub.getBranchHead(repositoryId, target.name, { deadline }) : await codehub.getTagHead(repositoryId, target.name, { deadline });
-      heads.set(target.ref, head === undefined ? 'absent' : { sha: head.sha });
+      heads.set(target.ref, head === undefined ? 'absent' : { sha: head.sha, target: head.target });
     } catch (error) {
       return { heads, failure: readFailureOf(error) };
     }

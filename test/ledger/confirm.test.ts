@@ -41,6 +41,8 @@ describe('decideConfirm', () => {
   it.each<[string, Partial<ConfirmInput>, ReturnType<typeof decideConfirm>['kind']]>([
     ['head at the pushed SHA → mirrored', { heads: new Map([[MAIN.ref, { sha: B }]]) }, 'mirrored'],
     ['head at the pushed SHA in upper case → mirrored', { heads: new Map([[MAIN.ref, { sha: B.toUpperCase() }]]) }, 'mirrored'],
+    ['an annotated tag: the push names the tag object, ShowTag its target → mirrored', { refs: [TAG], heads: new Map([[TAG.ref, { sha: A, target: B }]]) }, 'mirrored'],
+    ['a tag whose commit and object are both other → retrigger', { refs: [TAG], heads: new Map([[TAG.ref, { sha: A, target: A }]]) }, 'retrigger'],
     ['a finished job without the commit is not trusted → retrigger', { heads: new Map([[MAIN.ref, { sha: A }]]), jobStatus: 'finished' }, 'retrigger'],
     ['behind, job failed → retrigger', { heads: new Map([[MAIN.ref, { sha: A }]]), jobStatus: 'failed' }, 'retrigger'],
     ['behind, job status not reported → retrigger', { heads: new Map([[MAIN.ref, { sha: A }]]), jobStatus: undefined }, 'retrigger'],
