@@ -28,7 +28,7 @@ afterEach(() => rmSync(serviceDir, { recursive: true, force: true }));
 
 function buildStub(): void {
   mkdirSync(join(serviceDir, 'dist'), { recursive: true });
-  for (const name of ['webhook', 'reconcile', 'codecommit']) writeFileSync(join(serviceDir, 'dist', `${name}.js`), 'export const handler = () => {};\n');
+  for (const name of ['webhook', 'reconcile', 'codecommit', 'worker']) writeFileSync(join(serviceDir, 'dist', `${name}.js`), 'export const handler = () => {};\n');
 }
 
 describe('packagingProblem', () => {
