@@ -1,11 +1,13 @@
 /**
  * The stack `npm start` runs with no CodeHub credentials: the CodeHub emulator with one repository
  * per demo mirror (all fetching one local upstream git repository), and the bridge configured for
- * them, with `GET /mirrors` enabled. `npm run demo` and test/dev/start.test.ts start the same.
+ * them, with `GET /mirrors` enabled, and the durable pipeline (local SQS and DynamoDB engines, the
+ * worker fed from the push queue; the ledger kept under the data folder). `npm run demo` and
+ * test/dev/start.test.ts start the same.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startStack, type Stack } from './stack';
+import { startStack, type DurableStackOptions, type Stack } from './stack';
 import { DEMO_MIRRORS, DEMO_SECRET_DEFAULT, DEMO_STATUS_KEY_DEFAULT } from './start-defaults';
 import { createUpstream } from './upstream';
 
@@ -20,6 +22,8 @@ export interface DemoStackOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly onOutput?: (text: string) => void;
   readonly emulatorLog?: (line: string) => void;
+  /** The durable pipeline; `false` runs the stateless bridge. @default on, the ledger under `{dataDir}/dynamodb` */
+  readonly durable?: false | DurableStackOptions;
 }
 
 export interface DemoStack {
@@ -67,6 +71,7 @@ export async function startDemoStack(options: DemoStackOptions): Promise<DemoSta
       ...(demoConfig ? { MIRROR_CONFIG: demoMirrorConfig() } : {}),
     },
     ...(options.onOutput ? { onOutput: options.onOutput } : {}),
+    durable: options.durable ?? { dataDir },
   });
   return { stack, secret, statusKey, upstreamPath, demoConfig };
 }
@@ -81,14 +86,32 @@ export function demoBanner(demo: DemoStack): string {
     `Status page: GET  ${stack.statusUrl}   (Authorization: Bearer ${statusKey})`,
     `CodeHub:     emulator at ${stack.emulator?.url ?? ''}, every repository fetching ${demo.upstreamPath}:`,
     ...mirrors,
+    ...durableLines(stack, statusKey),
     `Secret:      ${secret}   (every demo host signs with it)`,
     `Status key:  ${statusKey}`,
     ...(demo.demoConfig ? [] : ['(the bridge runs your MIRROR_CONFIG / MIRROR_CONFIG_FILE, not the demo config)']),
     'Next:',
     `  WEBHOOK_SECRET=${secret} npm run send -- --host github --repo acme/demo --url ${stack.webhookUrl}`,
     `  curl -H 'Authorization: Bearer ${statusKey}' ${stack.statusUrl}`,
-    '  npm run demo        # commit upstream, send a signed push, watch the mirror follow',
+    '  npm run demo        # commit upstream, send a signed push, follow it until the mirror provably holds it',
     'Ctrl-C stops it.',
     '',
   ].join('\n');
+}
+
+/**
+ * What runs for the durable pipeline, and how to look at a push (`GET /pushes/{push_id}`, with the
+ * status key); nothing for a stateless stack. `npm start` prints these with either CodeHub.
+ */
+export function durableLines(stack: Stack, statusKey: string): string[] {
+  const { durable } = stack;
+  if (durable === undefined) return [];
+  return [
+    `Durable:     SQS engine ${durable.sqsEndpoint}, DynamoDB engine ${durable.dynamodbEndpoint} (in this process)`,
+    `  push queue ${durable.queueUrl}`,
+    `  DLQ        ${durable.deadLetterUrl}`,
+    `  ledger     table ${durable.tableName}`,
+    `  worker     fed from the push queue; first confirm check ${durable.confirmAfterSeconds} s after a push (CONFIRM_AFTER_SECONDS)`,
+    `A push:      curl -H 'Authorization: Bearer ${statusKey}' ${stack.pushUrl('<push_id>')}   (push_id: in the webhook's answer)`,
+  ];
 }

@@ -1,14 +1,17 @@
 /**
  * `npm run demo`: the whole loop, unattended, against the stack `npm start` runs (or one it starts
- * itself when none answers): commit upstream → signed push to the bridge → CodeHub (emulator)
- * sync → the mirror holds that commit. Prints the jid and the mirrored SHA; exits 1 on any failure.
+ * itself when none answers): commit upstream → signed push to the bridge → recorded in the ledger
+ * and synced by CodeHub (emulator) → the worker confirms the mirror holds that commit. It follows
+ * the push on `GET /pushes/{push_id}` until `mirrored` and ends with
+ * `mirrored: <sha>, confirmed after N s` (arrival to proof); exits 1 on any failure.
  */
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildDelivery } from './deliveries';
 import { startDemoStack } from './demo-stack';
+import type { LedgerState, PushStatus } from '../lib/ledger/types';
 import type { Stack } from './stack';
-import { DEMO_REPOSITORY_ID, DEMO_SECRET_DEFAULT } from './start-defaults';
+import { DEMO_REPOSITORY_ID, DEMO_SECRET_DEFAULT, DEMO_STATUS_KEY_DEFAULT } from './start-defaults';
 import { createUpstream } from './upstream';
 
 const env = process.env;
@@ -18,6 +21,9 @@ const webhookUrl = `http://localhost:${port}/webhook`;
 /** Probed to see whether a stack runs: a GET of the webhook would be logged as a rejected delivery. */
 const statusUrl = `http://localhost:${port}/mirrors`;
 const secret = env['DEMO_WEBHOOK_SECRET'] || DEMO_SECRET_DEFAULT;
+const statusKey = env['MIRRORS_STATUS_KEY'] || DEMO_STATUS_KEY_DEFAULT;
+/** From the push to its proof: the first check comes 2 s after it locally, and a re-trigger is a few seconds more. */
+const CONFIRM_TIMEOUT_MS = 60_000;
 
 async function answers(url: string): Promise<boolean> {
   try {
@@ -58,26 +64,51 @@ async function main(): Promise<void> {
 
     const delivery = buildDelivery({ host: 'github', repo: 'acme/demo', ref: 'refs/heads/main', after: sha, secret });
     const response = await fetch(webhookUrl, { method: 'POST', headers: delivery.headers, body: delivery.body, signal: AbortSignal.timeout(15_000) });
-    const answer = (await response.json()) as { jid?: string; error?: string };
-    if (response.status !== 200 || typeof answer.jid !== 'string') {
-      throw new Error(`the bridge answered ${response.status}: ${JSON.stringify(answer)}`);
+    const answer = (await response.json()) as { jid?: string; push_id?: string; status?: string; error?: string };
+    if ((response.status !== 200 && response.status !== 202) || typeof answer.push_id !== 'string') {
+      const hint = response.status === 200 && answer.push_id === undefined ? ' (no push_id: the running stack has no durable pipeline; restart `npm start`)' : '';
+      throw new Error(`the bridge answered ${response.status}${hint}: ${JSON.stringify(answer)}`);
     }
-    step(`signed GitHub push delivered to ${webhookUrl}: HTTP 200, jid ${answer.jid}`);
+    const accepted = answer.jid === undefined ? `queued (${answer.status ?? ''})` : `jid ${answer.jid}`;
+    step(`signed GitHub push delivered to ${webhookUrl}: HTTP ${response.status}, push_id ${answer.push_id}, ${accepted}`);
 
-    const deadline = Date.now() + 30_000;
-    let mirrored: string | undefined;
-    while (Date.now() < deadline) {
-      const { refs } = await json<{ refs: Record<string, string> }>(`${emulatorUrl}/_emulator/repositories/${DEMO_REPOSITORY_ID}/refs`);
-      mirrored = refs['refs/heads/main'];
-      if (mirrored === sha) break;
-      await sleep(200);
-    }
-    if (mirrored !== sha) throw new Error(`the mirror did not reach ${sha} within 30 s (it has ${mirrored ?? 'nothing'})`);
-    step(`the mirror's refs/heads/main is ${mirrored}`);
-    process.stdout.write(`\nOK  jid ${answer.jid}  mirrored ${mirrored}\n`);
+    const status = await followPush(answer.push_id);
+    const head = status.mirrors.map((mirror) => mirror.confirmed_heads?.['refs/heads/main']).find((value) => value !== undefined);
+    if (typeof head !== 'object' || head.sha !== sha) throw new Error(`the push is mirrored, but at ${JSON.stringify(head)}, not ${sha}`);
+    const { refs } = await json<{ refs: Record<string, string> }>(`${emulatorUrl}/_emulator/repositories/${DEMO_REPOSITORY_ID}/refs`);
+    step(`the mirror's refs/heads/main is ${refs['refs/heads/main'] ?? 'absent'}`);
+    process.stdout.write(`\nmirrored: ${head.sha}, confirmed after ${confirmedAfterSeconds(status).toFixed(1)} s\n`);
   } finally {
     await own?.stop();
   }
+}
+
+/** Polls `GET /pushes/{pushId}` until the push is mirrored; throws when it failed or the wait ran out. */
+async function followPush(pushId: string): Promise<PushStatus> {
+  const url = webhookUrl.replace(/\/webhook$/, `/pushes/${encodeURIComponent(pushId)}`);
+  const deadline = Date.now() + CONFIRM_TIMEOUT_MS;
+  let last: LedgerState | undefined;
+  for (;;) {
+    const status = await json<PushStatus>(url, { headers: { authorization: `Bearer ${statusKey}` } });
+    if (status.state !== last) step(`push ${pushId}: ${status.state}`);
+    last = status.state;
+    if (status.state === 'mirrored') return status;
+    const lastError = status.mirrors.map((mirror) => mirror.last_error?.message).find((message) => message !== undefined);
+    if (status.state === 'failed') throw new Error(`the push failed: ${lastError ?? 'no error recorded'}`);
+    if (Date.now() >= deadline) {
+      throw new Error(
+        `the push was not confirmed within ${CONFIRM_TIMEOUT_MS / 1000} s: it is still ${status.state}${lastError ? ` (last error: ${lastError})` : ''}; ` +
+          'the worker lines in npm start\'s output say why',
+      );
+    }
+    await sleep(250);
+  }
+}
+
+/** From arrival to the proof of the mirror confirmed last. */
+function confirmedAfterSeconds(status: PushStatus): number {
+  const confirmed = status.mirrors.map((mirror) => (mirror.confirmed_at === null ? Number.NaN : Date.parse(mirror.confirmed_at)));
+  return (Math.max(...confirmed) - Date.parse(status.arrived_at)) / 1000;
 }
 
 main().catch((error: unknown) => {

@@ -3,16 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDelivery } from '../../dev/deliveries';
 import { demoBanner, startDemoStack, type DemoStack } from '../../dev/demo-stack';
 import { main, type Output } from '../../dev/send';
-import { DEMO_MIRRORS, DEMO_SECRET_DEFAULT, DEMO_STATUS_KEY_DEFAULT } from '../../dev/start-defaults';
+import { DEMO_MIRRORS, DEMO_REPOSITORY_ID, DEMO_SECRET_DEFAULT, DEMO_STATUS_KEY_DEFAULT } from '../../dev/start-defaults';
+import { createUpstream } from '../../dev/upstream';
+import type { PushStatus } from '../../lib/ledger/types';
 import type { StatusReport } from '../../lib/status/status';
 
 /**
  * `npm start`'s demo, as the README tells a new user to drive it: the stack npm start runs
- * (dev/demo-stack.ts, built bundle behind serverless-offline, CodeHub emulator), then every
- * `npm run send` and `curl` command of the README's "Run it locally" section, run as written but
- * against this stack's port.
+ * (dev/demo-stack.ts, built bundle behind serverless-offline, CodeHub emulator, the durable
+ * pipeline on the local engines), then every `npm run send` and `curl` command of the README's
+ * "Run it locally" section, run as written but against this stack's port.
  */
 
 const README_URL = 'http://localhost:3000';
@@ -26,6 +29,9 @@ function runItLocallyCommands(): string[] {
   const blocks = [...section.matchAll(/```[a-z]*\n([\s\S]*?)```/g)].map((match) => match[1] ?? '');
   return blocks.flatMap((block) => block.split('\n')).map((line) => line.trim()).filter((line) => line !== '');
 }
+
+/** A push's status curl (`…/pushes/<push_id>`), as opposed to the mirrors report's. */
+const isPushCurl = (line: string): boolean => line.includes('/pushes/');
 
 /** Words of a shell line, with single-quoted words unquoted (all the README's lines need). */
 function shellWords(line: string): string[] {
@@ -95,6 +101,9 @@ describe('npm start (the demo stack)', () => {
     expect(banner).toContain(`Status key:  ${DEMO_STATUS_KEY_DEFAULT}`);
     expect(banner).toContain(`WEBHOOK_SECRET=${DEMO_SECRET_DEFAULT} npm run send -- --host github --repo acme/demo --url ${demo.stack.webhookUrl}`);
     for (const mirror of DEMO_MIRRORS) expect(banner).toContain(mirror.source);
+    expect(banner).toContain(`push queue ${demo.stack.durable?.queueUrl ?? 'none'}`);
+    expect(banner).toContain(`ledger     table ${demo.stack.durable?.tableName ?? 'none'}`);
+    expect(banner).toContain(`curl -H 'Authorization: Bearer ${DEMO_STATUS_KEY_DEFAULT}' ${demo.stack.pushUrl('<push_id>')}`);
   });
 
   it('logs no rejected delivery, nor any warning, while it waits for the bridge to answer', async () => {
@@ -132,7 +141,7 @@ describe('npm start (the demo stack)', () => {
 
   it('answers every `curl` example of the README with the status of the demo mirrors', async () => {
     // Prepare
-    const curls = runItLocallyCommands().filter((line) => line.startsWith('curl '));
+    const curls = runItLocallyCommands().filter((line) => line.startsWith('curl ') && !isPushCurl(line));
     // Act
     const answers = await Promise.all(
       curls.map(async (line) => {
@@ -151,5 +160,35 @@ describe('npm start (the demo stack)', () => {
     }
     const json = answers.find((answer) => answer.type?.startsWith('application/json'));
     expect((JSON.parse(json?.body ?? '{}') as StatusReport).mirrors.map((row) => row.repository_id)).toEqual(DEMO_MIRRORS.map((mirror) => mirror.repositoryId));
+  });
+
+  it('follows a push with the banner\'s (and the README\'s) `curl …/pushes/<push_id>` until it is mirrored', { timeout: 60_000 }, async () => {
+    // Prepare
+    const baseUrl = demo.stack.webhookUrl.replace(/\/webhook$/, '');
+    const bannerCurl = demoBanner(demo).split('\n').find((line) => line.includes('curl ') && isPushCurl(line)) ?? '';
+    const curls = [bannerCurl.slice(bannerCurl.indexOf('curl ')), ...runItLocallyCommands().filter((line) => line.startsWith('curl ') && isPushCurl(line))];
+    const sha = await (await createUpstream(demo.upstreamPath)).commit('followed push');
+    const delivery = buildDelivery({ host: 'github', repo: 'acme/demo', ref: 'refs/heads/main', after: sha, secret: demo.secret });
+    const answer = (await (await fetch(demo.stack.webhookUrl, { method: 'POST', headers: delivery.headers, body: delivery.body })).json()) as { push_id?: string };
+    // Act
+    const followed = await Promise.all(
+      curls.map(async (line) => {
+        const words = shellWords(line);
+        const headers = Object.fromEntries(words.flatMap((word, i) => (words[i - 1] === '-H' ? [word.split(/:\s*/, 2) as [string, string]] : [])));
+        const url = (words.find((word) => word.startsWith(baseUrl) || word.startsWith(README_URL)) ?? '').replace(README_URL, baseUrl).replace('<push_id>', answer.push_id ?? '');
+        let status: Partial<PushStatus> = {};
+        for (const until = Date.now() + 30_000; status.state !== 'mirrored' && Date.now() < until; await sleep(250)) {
+          status = (await (await fetch(url, { headers, signal: AbortSignal.timeout(15_000) })).json()) as Partial<PushStatus>;
+        }
+        return { line, status };
+      }),
+    );
+    // Assess
+    expect(bannerCurl).toContain('/pushes/<push_id>');
+    expect(answer.push_id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    for (const { line, status } of followed) {
+      expect(status.state, line).toBe('mirrored');
+      expect(status.mirrors?.map((mirror) => [mirror.repository_id, mirror.confirmed_heads]), line).toEqual([[DEMO_REPOSITORY_ID, { 'refs/heads/main': { sha } }]]);
+    }
   });
 });

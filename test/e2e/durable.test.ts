@@ -1,0 +1,241 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ReceiveMessageCommand, SendMessageCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDelivery } from '../../dev/deliveries';
+import { startStack, type Stack, type StackDurable } from '../../dev/stack';
+import { createUpstream, type Upstream } from '../../dev/upstream';
+import type { LedgerState, PushStatus } from '../../lib/ledger/types';
+import { parseTask, type QueueTask } from '../../lib/pipeline/push-queue';
+
+/**
+ * The durable pipeline end to end, as `npm start` runs it: the built bundle behind serverless-offline
+ * (`--param=durable=local`), the real local SQS and DynamoDB engines with serverless.yml's queues and
+ * table, the worker fed from the push queue through serverless-offline's Lambda Invoke API, real git
+ * upstreams, and the CodeHub emulator, which really mirrors. Nothing is mocked: a push is `mirrored`
+ * only when the emulator's bare repository holds its commit.
+ */
+
+const SECRET = 'e2e-durable-webhook-secret';
+const STATUS_KEY = 'e2e-durable-status-key';
+const SYNCED_ID = 801;
+const REFUSED_ID = 802;
+const RUNNING_ID = 803;
+const NEVER_ID = 804;
+/** CONFIRM_GIVE_UP_AFTER_MINUTES takes whole minutes: one is the shortest honest give-up. */
+const GIVE_UP_MS = 60_000;
+
+const repo = (id: number): string => `acme/durable-${id}`;
+
+let dataDir: string;
+let stack: Stack;
+let durable: StackDurable;
+let upstream: Upstream;
+let output = '';
+/** The push of the mirror that never catches up, sent first so its give-up minute runs beside the other tests. */
+let never: { pushId: string; sha: string; sentAt: number };
+
+interface Answer {
+  readonly status: number;
+  readonly body: { jid?: string; push_id?: string; status?: string; error?: string };
+}
+
+async function push(id: number, ref: string, after: string): Promise<Answer> {
+  const delivery = buildDelivery({ host: 'github', repo: repo(id), ref, after, secret: SECRET });
+  const response = await fetch(stack.webhookUrl, { method: 'POST', headers: delivery.headers, body: delivery.body, signal: AbortSignal.timeout(20_000) });
+  return { status: response.status, body: (await response.json()) as Answer['body'] };
+}
+
+function pushIdOf(answer: Answer): string {
+  if (typeof answer.body.push_id !== 'string') throw new Error(`no push_id in ${answer.status} ${JSON.stringify(answer.body)}`);
+  return answer.body.push_id;
+}
+
+async function pushStatus(pushId: string): Promise<PushStatus> {
+  const response = await fetch(stack.pushUrl(pushId), { headers: { authorization: `Bearer ${STATUS_KEY}` }, signal: AbortSignal.timeout(10_000) });
+  const text = await response.text();
+  const status = (response.status === 200 ? JSON.parse(text) : {}) as Partial<PushStatus>;
+  if (typeof status.state !== 'string' || status.push_id !== pushId) throw new Error(`GET /pushes/${pushId} answered ${response.status}, not the push: ${text.slice(0, 300)}`);
+  return status as PushStatus;
+}
+
+/** The push's status once it is final (mirrored or failed), or its last status at `timeoutMs`. */
+async function settled(pushId: string, timeoutMs: number): Promise<PushStatus> {
+  const final: readonly LedgerState[] = ['mirrored', 'failed'];
+  const deadline = Date.now() + timeoutMs;
+  let status = await pushStatus(pushId);
+  while (!final.includes(status.state) && Date.now() < deadline) {
+    await sleep(250);
+    status = await pushStatus(pushId);
+  }
+  return status;
+}
+
+function emulator() {
+  if (!stack.emulator) throw new Error('the durable stack runs the emulator');
+  return stack.emulator;
+}
+
+/** POST remote-mirror calls (triggers) the emulator received for a repository. */
+function triggersOf(id: number): number {
+  return emulator().callsTo('codehub').filter((call) => call.repositoryId === id && call.method === 'POST' && call.path.includes('remote-mirror')).length;
+}
+
+function sqsClient(): SQSClient {
+  return new SQSClient({ endpoint: durable.sqsEndpoint, region: durable.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+}
+
+async function deadLetters(): Promise<QueueTask[]> {
+  const sqs = sqsClient();
+  try {
+    const { Messages: messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: durable.deadLetterUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    return messages.flatMap((message) => {
+      const parsed = parseTask(message.Body ?? '');
+      return parsed.ok ? [parsed.task] : [];
+    });
+  } finally {
+    sqs.destroy();
+  }
+}
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'bridge-durable-e2e-'));
+  upstream = await createUpstream(join(dataDir, 'upstream'));
+  await upstream.commit('initial');
+  const ids = [SYNCED_ID, REFUSED_ID, RUNNING_ID, NEVER_ID];
+  const config = {
+    webhooks: { 'github.com': { secret: SECRET } },
+    mirrors: ids.map((id) => ({ source: `github.com/${repo(id)}`, repository_id: id })),
+    status: { key: STATUS_KEY },
+  };
+  stack = await startStack({
+    port: 0,
+    emulator: {
+      port: 0,
+      dataDir: join(dataDir, 'codehub'),
+      repositories: ids.map((id) => ({ id, group: 'acme', name: `durable-${id}`, upstream: upstream.path })),
+    },
+    env: { MIRROR_CONFIG: JSON.stringify(config), LOG_LEVEL: 'warn' },
+    durable: { confirmAfterSeconds: 1, giveUpAfterMinutes: GIVE_UP_MS / 60_000 },
+    onOutput: (text) => (output += text),
+  });
+  if (stack.durable === undefined) throw new Error('startStack({ durable }) returned no durable resources');
+  durable = stack.durable;
+
+  // A real commit, made in another repository: the mirror's upstream never gets it.
+  const elsewhere = await createUpstream(join(dataDir, 'elsewhere'));
+  const sha = await elsewhere.commit('only here');
+  const sentAt = Date.now();
+  never = { pushId: pushIdOf(await push(NEVER_ID, 'refs/heads/main', sha)), sha, sentAt };
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('the durable pipeline end to end: push → ledger → queue → worker → CodeHub emulator', () => {
+  it('answers a push 200 with its jid and push_id, and the push becomes mirrored with the pushed SHA', { timeout: 60_000 }, async () => {
+    // Prepare
+    const sha = await upstream.commit('synced work');
+    // Act
+    const answer = await push(SYNCED_ID, 'refs/heads/main', sha);
+    const status = await settled(pushIdOf(answer), 30_000);
+    // Assess
+    expect(answer.status).toBe(200);
+    expect(answer.body.jid).toMatch(/\S/);
+    expect(status.state).toBe('mirrored');
+    expect(status.mirrors).toHaveLength(1);
+    expect(status.mirrors[0]?.jids).toContain(answer.body.jid);
+    expect(status.mirrors[0]?.confirmed_heads).toEqual({ 'refs/heads/main': { sha } });
+    expect((await emulator().mirrorRefs(SYNCED_ID))['refs/heads/main']).toBe(sha);
+  });
+
+  it('queues every delivery while CodeHub refuses every call (202), and mirrors them all once it recovers: 0 lost', { timeout: 120_000 }, async () => {
+    // Prepare
+    const branches = ['refused/one', 'refused/two', 'refused/three'];
+    const shas: string[] = [];
+    for (const branch of branches) shas.push(await upstream.commit(`while refused: ${branch}`, branch));
+    // Act
+    const refusedAt = Date.now();
+    emulator().faults.set({ serverError: 'always' });
+    const answers: Answer[] = [];
+    let during: PushStatus[];
+    try {
+      for (const [i, branch] of branches.entries()) answers.push(await push(REFUSED_ID, `refs/heads/${branch}`, shas[i] ?? ''));
+      during = await Promise.all(answers.map((answer) => pushStatus(pushIdOf(answer))));
+      // Refused for a while: the first confirm checks meet the refusal too.
+      await sleep(Math.max(0, 5_000 - (Date.now() - refusedAt)));
+    } finally {
+      emulator().faults.clear();
+    }
+    const statuses = await Promise.all(answers.map((answer) => settled(pushIdOf(answer), 60_000)));
+    // Assess
+    expect(answers.map((answer) => [answer.status, answer.body.status])).toEqual(branches.map(() => [202, 'queued']));
+    expect(during.map((status) => status.state)).toEqual(branches.map(() => 'received'));
+    const refusedReads = emulator().callsTo('codehub').filter((call) => call.repositoryId === REFUSED_ID && call.method === 'GET' && call.fault === 'serverError');
+    expect(refusedReads.length).toBeGreaterThan(0);
+    expect(statuses.map((status) => status.state)).toEqual(branches.map(() => 'mirrored'));
+    const mirror = await emulator().mirrorRefs(REFUSED_ID);
+    expect(branches.map((branch) => mirror[`refs/heads/${branch}`])).toEqual(shas);
+  });
+
+  it('mirrors a second push that lands while the first push\'s job is running, after exactly one re-trigger', { timeout: 60_000 }, async () => {
+    // Prepare
+    const first = await upstream.commit('first push');
+    emulator().setSyncDelay({ repositoryId: RUNNING_ID, afterFetchMs: 60_000 });
+    const firstAnswer = await push(RUNNING_ID, 'refs/heads/main', first);
+    const second = await upstream.commit('second push, while the first job runs');
+    // Act
+    const secondAnswer = await push(RUNNING_ID, 'refs/heads/main', second);
+    emulator().clearSyncDelay(RUNNING_ID);
+    const [firstStatus, secondStatus] = await Promise.all([settled(pushIdOf(firstAnswer), 30_000), settled(pushIdOf(secondAnswer), 30_000)]);
+    await emulator().waitForIdle(20_000);
+    // Assess: the second trigger joined the running job, which had fetched before the second commit.
+    expect([firstAnswer.status, secondAnswer.status]).toEqual([200, 200]);
+    expect(secondAnswer.body.jid).toBe(firstAnswer.body.jid);
+    expect(firstStatus.state).toBe('mirrored');
+    expect(secondStatus.state).toBe('mirrored');
+    expect(secondStatus.mirrors[0]?.confirmed_heads).toEqual({ 'refs/heads/main': { sha: second } });
+    expect(triggersOf(RUNNING_ID) - 2).toBe(1);
+    expect((await emulator().mirrorRefs(RUNNING_ID))['refs/heads/main']).toBe(second);
+  });
+
+  it('gives a record the worker reports failed (batchItemFailures) back to the queue, as Lambda\'s event source does', { timeout: 60_000 }, async () => {
+    // Prepare: serverless.yml's 360 s visibility timeout would make "received again" a six-minute test.
+    const sqs = sqsClient();
+    let messageId = '';
+    const seen = (): number => output.split('\n').filter((line) => line.includes(messageId) && line.includes('queue message is not a task')).length;
+    try {
+      await sqs.send(new SetQueueAttributesCommand({ QueueUrl: durable.queueUrl, Attributes: { VisibilityTimeout: '2' } }));
+      // Act
+      messageId = (await sqs.send(new SendMessageCommand({ QueueUrl: durable.queueUrl, MessageBody: 'not a confirm task' }))).MessageId ?? '';
+      for (const until = Date.now() + 30_000; seen() < 2 && Date.now() < until; ) await sleep(200);
+    } finally {
+      await sqs.send(new SetQueueAttributesCommand({ QueueUrl: durable.queueUrl, Attributes: { VisibilityTimeout: '360' } }));
+      sqs.destroy();
+    }
+    // Assess: handed to the worker, reported failed, left on the queue, and handed out again.
+    expect(messageId).not.toBe('');
+    expect(seen()).toBeGreaterThanOrEqual(2);
+  });
+
+  it('fails a push the mirror never catches up with at the give-up time, with a message naming it on the DLQ', { timeout: 120_000 }, async () => {
+    // Act
+    const status = await settled(never.pushId, never.sentAt + GIVE_UP_MS + 20_000 - Date.now());
+    // Assess
+    expect(status.state).toBe('failed');
+    expect(status.mirrors[0]?.last_error?.message).toMatch(/refs\/heads\/main/);
+    expect(triggersOf(NEVER_ID)).toBeGreaterThan(1);
+    const failed = (await deadLetters()).flatMap((task) => (task.kind === 'failed' && task.push_id === never.pushId ? [task] : []));
+    expect(failed).toHaveLength(1);
+    expect((failed[0]?.failed_at ?? 0) - (failed[0]?.arrived_at ?? 0)).toBeGreaterThanOrEqual(GIVE_UP_MS);
+    expect((await emulator().mirrorRefs(NEVER_ID))['refs/heads/main']).not.toBe(never.sha);
+    const errorLines = output.split('\n').filter((line) => line.includes(never.pushId) && /"level":\s*"ERROR"/i.test(line));
+    expect(errorLines.length).toBeGreaterThan(0);
+    // Every batch reached the worker and came back with its answer: the loop reported no failure.
+    expect(output).not.toContain('worker loop:');
+  });
+});
