@@ -13,7 +13,7 @@ const logger = createLambdaLogger({ functionName: 'codecommit' });
 
 const { index, codehub, resolver } = await loadBridge(process.env, logger);
 // LEDGER_TABLE, PUSH_QUEUE_URL, PUSH_DLQ_URL: recorded and confirmed like webhook pushes (none set: stateless).
-const syncCodeCommitEvent = createCodeCommitSync({ index, logger, syncMirrors: createMirrorSyncer({ codehub, logger, resolver }), durable: durableFromEnv(process.env) });
+const syncCodeCommitEvent = createCodeCommitSync({ index, logger, syncMirrors: createMirrorSyncer({ codehub, logger, resolver }), durable: await durableFromEnv(process.env) });
 
 export const handler = (event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<CodeCommitOutcome> =>
   syncCodeCommitEvent(event, context?.getRemainingTimeInMillis?.());

@@ -12,7 +12,7 @@ import { idempotencyStoreFromEnv } from '../lib/pipeline/idempotency';
 import { createLastTriggers } from '../lib/status/last-triggers';
 import { createDeliveryTelemetry } from '../lib/observability/delivery';
 import { createBridgeMetrics, createLambdaLogger } from '../lib/observability/lambda';
-import { createStatusHandler } from '../lib/status/status';
+import type { StatusHandler } from '../lib/status/status';
 import { createWebhookHandler, type WebhookHandler } from '../lib/pipeline/webhook';
 import { webhookSettingsFromEnv } from '../lib/pipeline/settings';
 
@@ -26,8 +26,15 @@ const lastTriggers = createLastTriggers();
 async function initialise(): Promise<WebhookHandler> {
   const { config, index, codehub, resolver } = await loadBridge(process.env, logger);
   // LEDGER_TABLE, PUSH_QUEUE_URL, PUSH_DLQ_URL: every push recorded before its 2xx (none set: stateless).
-  const durable = durableFromEnv(process.env);
-  const handleStatus = createStatusHandler({ config, codehub, statusKey: config.statusKey, lastTriggers, logger, ledger: durable?.store });
+  const durable = await durableFromEnv(process.env);
+  // The status routes are rare next to deliveries: their modules load on the first status request, not at cold start.
+  let statusHandler: Promise<StatusHandler> | undefined;
+  const handleStatus: StatusHandler = async (request, route) => {
+    statusHandler ??= import('../lib/status/status').then(({ createStatusHandler }) =>
+      createStatusHandler({ config, codehub, statusKey: config.statusKey, lastTriggers, logger, ledger: durable?.store }),
+    );
+    return (await statusHandler)(request, route);
+  };
   const handleWebhook = createWebhookHandler({
     index,
     codehub,

@@ -40,7 +40,7 @@ function workerMetricsOf(target: Metrics): WorkerMetrics {
 
 async function initialise(): Promise<(record: SQSRecord) => Promise<void>> {
   const { index, codehub, resolver } = await loadBridge(process.env, logger);
-  const durable = durableFromEnv(process.env);
+  const durable = await durableFromEnv(process.env);
   if (durable === undefined) {
     throw new ConfigError('LEDGER_TABLE', 'must be set, with PUSH_QUEUE_URL and PUSH_DLQ_URL: the worker confirms the pushes the ledger holds');
   }

@@ -18,9 +18,10 @@ import type { LedgerEntry, LedgerMirror } from '../ledger/types';
 import type { Logger } from '../observability/log';
 import type { Push } from '../providers/types';
 import type { Durable } from './durable';
-import { LedgerStoreError, mirrorKeyOf } from './ledger-store';
+import { AwsCallError } from './aws-call';
+import { mirrorKeyOf } from './ledger-items';
 import type { DeliveryOutcome, PushSummary, Sender } from './outcome';
-import { QueueError, type ConfirmTask } from './push-queue';
+import type { ConfirmTask } from './push-queue';
 import { isDeferrable, type Failure, type Job, type MirrorSyncer, type SyncTarget } from './sync';
 
 /** Occurrences of one key tried before giving up on finding a free `push_id`: far beyond any real history. */
@@ -68,7 +69,8 @@ export async function acceptPush(context: AcceptContext, request: AcceptRequest)
     if (found.kind === 'seen') return { kind: 'known-push', entry: found.entry };
     return await recordAndSync(context, request, entryOf(found.pushId, key, push, planned, context.now()), planned);
   } catch (error) {
-    if (!(error instanceof LedgerStoreError || error instanceof QueueError)) throw error;
+    // A LedgerStoreError or QueueError (both AwsCallErrors): told apart by code, so the SDK stays off this module.
+    if (!(error instanceof AwsCallError) || !DURABLE_CODES.has(error.code)) throw error;
     context.logger.error('push not recorded', { ...request.log, operation: error.operation, code: error.code, error });
     return { kind: 'unavailable', error: unavailableError(error) };
   }
@@ -214,9 +216,13 @@ function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+const DURABLE_CODES: ReadonlySet<string> = new Set([ErrorCodes.LEDGER_UNAVAILABLE, ErrorCodes.LEDGER_REJECTED, ErrorCodes.QUEUE_UNAVAILABLE, ErrorCodes.QUEUE_REJECTED]);
+type DurableCode = typeof ErrorCodes.LEDGER_UNAVAILABLE | typeof ErrorCodes.LEDGER_REJECTED | typeof ErrorCodes.QUEUE_UNAVAILABLE | typeof ErrorCodes.QUEUE_REJECTED;
+
 /** What the Git host is told when the push could not be recorded: 503 (try again) or 500 (a deployment problem). */
-function unavailableError(error: LedgerStoreError | QueueError): HttpError {
-  const rejected = error.code === ErrorCodes.LEDGER_REJECTED || error.code === ErrorCodes.QUEUE_REJECTED;
-  const what = error instanceof QueueError ? 'its confirm task could not be queued' : 'it could not be recorded in the ledger';
-  return new HttpError(rejected ? 500 : 503, error.code, `the push was not accepted: ${what}; redeliver it`, rejected ? undefined : { headers: { 'retry-after': '30' } });
+function unavailableError(error: AwsCallError<string>): HttpError {
+  const code = error.code as DurableCode;
+  const rejected = code === ErrorCodes.LEDGER_REJECTED || code === ErrorCodes.QUEUE_REJECTED;
+  const what = code.startsWith('QUEUE') ? 'its confirm task could not be queued' : 'it could not be recorded in the ledger';
+  return new HttpError(rejected ? 500 : 503, code, `the push was not accepted: ${what}; redeliver it`, rejected ? undefined : { headers: { 'retry-after': '30' } });
 }

@@ -3,11 +3,14 @@
  * (`LEDGER_TABLE`), the push queue and its dead-letter queue (`PUSH_QUEUE_URL`, `PUSH_DLQ_URL`), and
  * the confirm settings. None of them set: the stateless bridge (`--param="durable=false"`). Some but
  * not all: a deployment mistake, refused at cold start rather than half-durable.
+ *
+ * The store and the queue (and the AWS SDK under them, ~550 KB) are imported only when the variables
+ * are set, so the stateless bridge's cold start does not load them.
  */
 import { confirmSettingsFromEnv, type ConfirmSettings } from '../ledger/confirm';
 import { ConfigError } from '../errors';
-import { createLedgerStore, type LedgerStore } from './ledger-store';
-import { createPushQueue, type PushQueue } from './push-queue';
+import type { LedgerStore } from './ledger-store';
+import type { PushQueue } from './push-queue';
 
 export interface Durable {
   readonly store: LedgerStore;
@@ -19,16 +22,18 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 const VARIABLES = ['LEDGER_TABLE', 'PUSH_QUEUE_URL', 'PUSH_DLQ_URL'] as const;
 
-/** The durable pipeline of `env`, or undefined when none of its variables is set. Throws `ConfigError`. */
-export function durableFromEnv(env: Env): Durable | undefined {
+/** The durable pipeline of `env`, or undefined when none of its variables is set. Rejects with `ConfigError`. */
+export async function durableFromEnv(env: Env): Promise<Durable | undefined> {
   const values = VARIABLES.map((name) => env[name]?.trim() ?? '');
   const missing = VARIABLES.filter((_, i) => values[i] === '');
   if (missing.length === VARIABLES.length) return undefined;
   if (missing.length > 0) throw new ConfigError(missing.join(', '), `must be set with ${VARIABLES.filter((name) => !missing.includes(name)).join(', ')} (the durable pipeline needs all three)`);
   const [tableName = '', queueUrl = '', deadLetterUrl = ''] = values;
+  const confirm = confirmSettingsFromEnv(env);
+  const [{ createLedgerStore }, { createPushQueue }] = await Promise.all([import('./ledger-store'), import('./push-queue')]);
   return {
     store: createLedgerStore({ tableName }),
     queue: createPushQueue({ queueUrl, deadLetterUrl }),
-    confirm: confirmSettingsFromEnv(env),
+    confirm,
   };
 }
