@@ -9,17 +9,23 @@ import { loadBridge } from '../lib/pipeline/bootstrap';
 import { createLambdaLogger } from '../lib/observability/lambda';
 import { reconcileCounts, reconcileMirrors, resolvePathMirrors, type ReconcileSummary } from '../lib/pipeline/reconcile';
 import { reconcileSettingsFromEnv } from '../lib/pipeline/settings';
+import { durableFromEnv } from '../lib/pipeline/durable';
+import { requeueOverdueChecks, type LedgerSweep } from '../lib/pipeline/reconcile-ledger';
 
 /** Kept back from the Lambda's remaining time: one mirror's budget (20 s) and its last call. */
 const RUN_MARGIN_MS = 30_000;
 
 const logger = createLambdaLogger({ functionName: 'reconcile' });
 
-type ReconcileHandler = (event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>) => Promise<Omit<ReconcileSummary, 'outcomes'>>;
+type ReconcileResult = Omit<ReconcileSummary, 'outcomes'> & { readonly ledger?: LedgerSweep };
+type ReconcileHandler = (event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>) => Promise<ReconcileResult>;
 
 async function initialise(): Promise<ReconcileHandler> {
   const { config, codehub, resolver } = await loadBridge(process.env, logger);
   const settings = reconcileSettingsFromEnv(process.env);
+  // With the ledger, the run also re-queues the confirm checks of pending pushes whose task was lost.
+  const durable = await durableFromEnv(process.env);
+  const mirrorKeys = [...config.mirrors.map((mirror) => String(mirror.repositoryId)), ...config.pathMirrors.map((mirror) => mirror.target)];
   return async (_event, context) => {
     const remaining = context?.getRemainingTimeInMillis?.();
     // Mirrors by CodeHub path join the run once their ids are known (resolved and cached).
@@ -33,7 +39,10 @@ async function initialise(): Promise<ReconcileHandler> {
       deadline: remaining === undefined ? undefined : Date.now() + remaining - RUN_MARGIN_MS,
     });
     // The per-mirror detail is in the log line; the invocation result only needs the counts.
-    return reconcileCounts(summary);
+    if (durable === undefined) return reconcileCounts(summary);
+    const ledger = await requeueOverdueChecks({ store: durable.store, queue: durable.queue, mirrorKeys, settings: durable.confirm, logger });
+    logger.info('reconcile: ledger swept', { ...ledger });
+    return { ...reconcileCounts(summary), ledger };
   };
 }
 

@@ -136,3 +136,23 @@ function readInteger(env: Env, name: string, max: number): number | undefined {
   if (!/^\d+$/.test(text) || value < 1 || value > max) throw new ConfigError(name, `must be an integer from 1 to ${max}, got "${text}"`);
   return value;
 }
+
+/** How late a confirm check may be before it counts as lost: one longest step, on top of its schedule. */
+export const CHECK_GRACE_SECONDS = MAX_DELAY_SECONDS;
+
+/**
+ * Whether the next confirm check of a push still pending after `attempts` checks is overdue, so that its
+ * task must have been lost (a queue emptied, a task redriven to the DLQ after failing five times): the
+ * check was due `confirmAfterSeconds`, doubling, after arrival (`backoffSeconds`), and may be at most
+ * `CHECK_GRACE_SECONDS` late (a `Retry-After`, a slow worker) before it is. Past the give-up time a push
+ * is overdue too, once the grace has passed: its last check decides `failed`.
+ */
+export function checkIsOverdue(arrivedAt: number, attempts: number, now: number, settings: ConfirmSettings): boolean {
+  let dueAt = arrivedAt;
+  for (let step = 0; step <= Math.max(0, Math.floor(attempts)); step += 1) {
+    dueAt += backoffSeconds(step, settings) * 1000;
+    if (dueAt > arrivedAt + settings.giveUpAfterMinutes * 60_000) break;
+  }
+  const giveUpAt = arrivedAt + settings.giveUpAfterMinutes * 60_000;
+  return now > Math.min(dueAt, giveUpAt) + CHECK_GRACE_SECONDS * 1000;
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   backoffSeconds,
+  checkIsOverdue,
   confirmSettingsFromEnv,
   decideConfirm,
   DEFAULT_CONFIRM_SETTINGS,
@@ -175,5 +176,23 @@ describe('confirmSettingsFromEnv', () => {
     // Assess
     expect(error.field).toBe(name);
     expect(error.message).toMatch(/must be an integer from 1 to/);
+  });
+});
+
+describe('checkIsOverdue', () => {
+  const settings = { confirmAfterSeconds: 20, giveUpAfterMinutes: 60 };
+  const GRACE = 900_000;
+
+  it.each<[string, number, number, boolean]>([
+    ['no check yet, within the first check and its grace', 0, 20_000 + GRACE, false],
+    ['no check yet, past the first check and its grace', 0, 20_000 + GRACE + 1, true],
+    // Checks were due 20, 60, 140 and 300 s after arrival.
+    ['three checks made, the fourth still within its grace', 3, 300_000 + GRACE, false],
+    ['three checks made, the fourth overdue', 3, 300_000 + GRACE + 1, true],
+    ['many checks: the schedule stops at the give-up time', 50, 3_600_000 + GRACE + 1, true],
+    ['many checks, just before the give-up time and its grace', 50, 3_600_000 + GRACE, false],
+  ])('%s', (_name, attempts, sinceArrival, overdue) => {
+    // Act / Assess
+    expect(checkIsOverdue(ARRIVED, attempts, ARRIVED + sinceArrival, settings)).toBe(overdue);
   });
 });
