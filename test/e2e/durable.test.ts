@@ -24,8 +24,11 @@ const SYNCED_ID = 801;
 const REFUSED_ID = 802;
 const RUNNING_ID = 803;
 const NEVER_ID = 804;
-/** CONFIRM_GIVE_UP_AFTER_MINUTES takes whole minutes: one is the shortest honest give-up. */
-const GIVE_UP_MS = 60_000;
+/** CONFIRM_GIVE_UP_AFTER_MINUTES takes whole minutes; two leave room for the outage of a minute below. */
+const GIVE_UP_MS = 120_000;
+/** Done-when 3: CodeHub refusing every call (for one mirror) for 60 s. */
+const OUTAGE_MS = 60_000;
+const REFUSED_BRANCHES = ['refused/one', 'refused/two', 'refused/three'];
 
 const repo = (id: number): string => `acme/durable-${id}`;
 
@@ -34,8 +37,10 @@ let stack: Stack;
 let durable: StackDurable;
 let upstream: Upstream;
 let output = '';
-/** The push of the mirror that never catches up, sent first so its give-up minute runs beside the other tests. */
+/** The push of the mirror that never catches up, sent first so its give-up time runs beside the other tests. */
 let never: { pushId: string; sha: string; sentAt: number };
+/** The pushes made while CodeHub refuses every call of REFUSED_ID, sent first too: their outage runs beside the other tests. */
+let refused: { answers: Answer[]; shas: string[]; during: PushStatus[]; recovered: Promise<number> };
 
 interface Answer {
   readonly status: number;
@@ -129,6 +134,22 @@ beforeAll(async () => {
   const sha = await elsewhere.commit('only here');
   const sentAt = Date.now();
   never = { pushId: pushIdOf(await push(NEVER_ID, 'refs/heads/main', sha)), sha, sentAt };
+
+  // The outage: every CodeHub call of REFUSED_ID (triggers and reads) answers 500 until the test clears it.
+  const shas: string[] = [];
+  for (const branch of REFUSED_BRANCHES) shas.push(await upstream.commit(`while refused: ${branch}`, branch));
+  const startedAt = Date.now();
+  emulator().faults.set({ repositoryId: REFUSED_ID, serverError: 'always' });
+  const answers: Answer[] = [];
+  for (const [i, branch] of REFUSED_BRANCHES.entries()) answers.push(await push(REFUSED_ID, `refs/heads/${branch}`, shas[i] ?? ''));
+  const during = await Promise.all(answers.map((answer) => pushStatus(pushIdOf(answer))));
+  // CodeHub recovers OUTAGE_MS after the outage began, whichever test runs then; resolves with the refused reads.
+  const recovered = sleep(Math.max(0, startedAt + OUTAGE_MS - Date.now())).then(() => {
+    const reads = emulator().callsTo('codehub').filter((call) => call.repositoryId === REFUSED_ID && call.method === 'GET' && call.fault === 'serverError').length;
+    emulator().faults.clear(REFUSED_ID);
+    return reads;
+  });
+  refused = { answers, shas, during, recovered };
 }, 120_000);
 
 afterAll(async () => {
@@ -151,35 +172,6 @@ describe('the durable pipeline end to end: push → ledger → queue → worker 
     expect(status.mirrors[0]?.jids).toContain(answer.body.jid);
     expect(status.mirrors[0]?.confirmed_heads).toEqual({ 'refs/heads/main': { sha } });
     expect((await emulator().mirrorRefs(SYNCED_ID))['refs/heads/main']).toBe(sha);
-  });
-
-  it('queues every delivery while CodeHub refuses every call (202), and mirrors them all once it recovers: 0 lost', { timeout: 120_000 }, async () => {
-    // Prepare
-    const branches = ['refused/one', 'refused/two', 'refused/three'];
-    const shas: string[] = [];
-    for (const branch of branches) shas.push(await upstream.commit(`while refused: ${branch}`, branch));
-    // Act
-    const refusedAt = Date.now();
-    emulator().faults.set({ serverError: 'always' });
-    const answers: Answer[] = [];
-    let during: PushStatus[];
-    try {
-      for (const [i, branch] of branches.entries()) answers.push(await push(REFUSED_ID, `refs/heads/${branch}`, shas[i] ?? ''));
-      during = await Promise.all(answers.map((answer) => pushStatus(pushIdOf(answer))));
-      // Refused for a while: the first confirm checks meet the refusal too.
-      await sleep(Math.max(0, 5_000 - (Date.now() - refusedAt)));
-    } finally {
-      emulator().faults.clear();
-    }
-    const statuses = await Promise.all(answers.map((answer) => settled(pushIdOf(answer), 60_000)));
-    // Assess
-    expect(answers.map((answer) => [answer.status, answer.body.status])).toEqual(branches.map(() => [202, 'queued']));
-    expect(during.map((status) => status.state)).toEqual(branches.map(() => 'received'));
-    const refusedReads = emulator().callsTo('codehub').filter((call) => call.repositoryId === REFUSED_ID && call.method === 'GET' && call.fault === 'serverError');
-    expect(refusedReads.length).toBeGreaterThan(0);
-    expect(statuses.map((status) => status.state)).toEqual(branches.map(() => 'mirrored'));
-    const mirror = await emulator().mirrorRefs(REFUSED_ID);
-    expect(branches.map((branch) => mirror[`refs/heads/${branch}`])).toEqual(shas);
   });
 
   it('mirrors a second push that lands while the first push\'s job is running, after exactly one re-trigger', { timeout: 60_000 }, async () => {
@@ -222,9 +214,9 @@ describe('the durable pipeline end to end: push → ledger → queue → worker 
     expect(seen()).toBeGreaterThanOrEqual(2);
   });
 
-  it('fails a push the mirror never catches up with at the give-up time, with a message naming it on the DLQ', { timeout: 120_000 }, async () => {
+  it('fails a push the mirror never catches up with at the give-up time, with a message naming it on the DLQ', { timeout: 200_000 }, async () => {
     // Act
-    const status = await settled(never.pushId, never.sentAt + GIVE_UP_MS + 20_000 - Date.now());
+    const status = await settled(never.pushId, never.sentAt + GIVE_UP_MS + 30_000 - Date.now());
     // Assess
     expect(status.state).toBe('failed');
     expect(status.mirrors[0]?.last_error?.message).toMatch(/refs\/heads\/main/);
@@ -238,5 +230,19 @@ describe('the durable pipeline end to end: push → ledger → queue → worker 
     await vi.waitFor(() => expect(errorLines().length).toBeGreaterThan(0), { timeout: 10_000, interval: 200 });
     // Every batch reached the worker and came back with its answer: the loop reported no failure.
     expect(output).not.toContain('worker loop:');
+  });
+  it('queues every delivery while CodeHub refuses every call for 60 s (202), and mirrors them all once it recovers: 0 lost', { timeout: 180_000 }, async () => {
+    // Prepare: the outage began in beforeAll and ends OUTAGE_MS later.
+    const refusedReads = await refused.recovered;
+    // Act
+    const statuses = await Promise.all(refused.answers.map((answer) => settled(pushIdOf(answer), 90_000)));
+    // Assess
+    expect(refused.answers.map((answer) => [answer.status, answer.body.status])).toEqual(REFUSED_BRANCHES.map(() => [202, 'queued']));
+    expect(refused.during.map((status) => status.state)).toEqual(REFUSED_BRANCHES.map(() => 'received'));
+    // The worker's checks met the outage too, and kept the pushes.
+    expect(refusedReads).toBeGreaterThan(0);
+    expect(statuses.map((status) => status.state)).toEqual(REFUSED_BRANCHES.map(() => 'mirrored'));
+    const mirror = await emulator().mirrorRefs(REFUSED_ID);
+    expect(REFUSED_BRANCHES.map((branch) => mirror[`refs/heads/${branch}`])).toEqual(refused.shas);
   });
 });
