@@ -9,6 +9,7 @@ import type { Faults } from './faults';
 import { isRecord, parseJsonBody } from './http';
 import type { ApiRequest, Reply } from './http';
 import type { MirrorService, RepositorySpec } from './mirror';
+import { parseRateLimitSpec, type RateLimit } from './rate-limit';
 import { parseSyncDelaySpec } from './sync-delay';
 import type { SyncDelays } from './sync-delay';
 
@@ -20,6 +21,7 @@ export interface AdminContext {
   readonly faults: Faults;
   readonly calls: CallLog;
   readonly delays: SyncDelays;
+  readonly rateLimit: RateLimit;
 }
 
 const REPOSITORY_KEYS = new Set(['id', 'name', 'group', 'upstream']);
@@ -117,6 +119,15 @@ export async function handleAdmin(request: ApiRequest, context: AdminContext): P
         if (repositoryId === undefined) return error(400, 'repositoryId must be an integer');
         return ok(faults.clear(repositoryId));
       }
+      case 'GET rate-limit':
+        return ok(context.rateLimit.snapshot(Date.now()));
+      case 'POST rate-limit': {
+        const body = jsonBody(request);
+        if (!body.ok) return body.reply;
+        return ok(context.rateLimit.set(parseRateLimitSpec(body.value)));
+      }
+      case 'DELETE rate-limit':
+        return ok(context.rateLimit.clear());
       case 'GET sync-delay':
         return ok(context.delays.snapshot());
       case 'POST sync-delay': {

@@ -20,7 +20,7 @@ export interface CallRecord {
   /** `error_code` (or v1 `error.code`) of an error answer. */
   readonly errorCode?: string;
   /** The fault injected, if any. */
-  readonly fault?: 'latency' | 'throttle' | 'serverError' | 'drop';
+  readonly fault?: 'latency' | 'throttle' | 'serverError' | 'drop' | 'rateLimit';
 }
 
 export interface CallLog {

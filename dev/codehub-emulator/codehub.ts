@@ -3,6 +3,7 @@
  * the service's own checks (repository id, repository, body). Answers use the real error shapes:
  * APIG `{error_code, error_msg, request_id}`, v4 `{error_code, error_msg}`, v1 `{error, status}`.
  */
+import type { RateLimit } from './rate-limit';
 import { randomUUID } from 'node:crypto';
 import type { AuthMethod, Authority } from './auth';
 import type { CallRecord } from './calls';
@@ -19,6 +20,9 @@ export interface CodeHubContext {
   readonly authority: Authority;
   readonly mirrors: MirrorService;
   readonly faults: FaultController;
+  /** APIG's sliding-window limit per API (off unless set). */
+  readonly rateLimit: RateLimit;
+  readonly now: () => number;
   /** Waits `ms` (rejects when the emulator closes). */
   readonly sleep: (ms: number) => Promise<void>;
   /** Per git command of a read (ShowBranch, ShowTag, ShowCommit). */
@@ -269,6 +273,12 @@ export async function handleCodeHub(request: ApiRequest, context: CodeHubContext
       return { outcome: serviceError(route.version, 500, 'CH.000001', 'Internal server error'), ...scope, fault: 'serverError' };
     case undefined:
       break;
+  }
+  // APIG counts and throttles before it authenticates.
+  const admitted = context.rateLimit.take(route.name, context.now());
+  if (!admitted.ok) {
+    const reply = apigError(429, 'APIG.0308', 'The throttling threshold has been reached', { 'Retry-After': String(admitted.retryAfterSeconds) });
+    return { outcome: reply, ...scope, fault: 'rateLimit' };
   }
 
   const auth = context.authority.authenticate(request);

@@ -13,6 +13,7 @@ import type { AkLockout, EmulatorCredentials } from './auth';
 import { createCallLog } from './calls';
 import type { CallApi, CallRecord } from './calls';
 import { createFaults } from './faults';
+import { createRateLimit, type RateLimitSpec, type RateLimitSnapshot } from './rate-limit';
 import type { Faults } from './faults';
 import { createMirrorService } from './mirror';
 import type { JobInfo, MirrorState, RepositoryInfo, RepositorySpec } from './mirror';
@@ -25,6 +26,7 @@ export type { CallApi, CallRecord } from './calls';
 export type { FaultSpec, FaultState, Faults, FaultsSnapshot } from './faults';
 export type { JobInfo, JobStatus, MirrorState, RepositoryInfo, RepositorySpec, UpdateStatus } from './mirror';
 export type { SyncDelay, SyncDelaySpec, SyncDelaysSnapshot } from './sync-delay';
+export type { RateLimitSpec, RateLimitSnapshot } from './rate-limit';
 
 export interface EmulatorOptions {
   /** 0 picks a free port. @default 0 */
@@ -47,6 +49,8 @@ export interface EmulatorOptions {
   readonly log?: (line: string) => void;
   /** How long every sync job waits before and after its git fetch; change it with `setSyncDelay`. @default none */
   readonly syncDelay?: Partial<SyncDelay>;
+  /** APIG's sliding-window limit per API (429 `APIG.0308` with `Retry-After` past it); change it with `setRateLimit`. @default off */
+  readonly rateLimit?: RateLimitSpec;
 }
 
 export interface Emulator {
@@ -76,6 +80,10 @@ export interface Emulator {
    * while a job waits joins it (same `jid`, no second fetch).
    */
   setSyncDelay(spec: SyncDelaySpec): SyncDelaysSnapshot;
+  /** Turns on (or changes) APIG's per-API limit of calls per sliding minute. */
+  setRateLimit(spec: RateLimitSpec): RateLimitSnapshot;
+  /** Turns the limit off and forgets the calls counted. */
+  clearRateLimit(): RateLimitSnapshot;
   /** Removes the delay (of one repository, or all) and ends the waits under way at once. */
   clearSyncDelay(repositoryId?: number): SyncDelaysSnapshot;
   /** Accepts another `X-Auth-Token`. */
@@ -96,6 +104,7 @@ const OPTION_KEYS = new Set([
   'akLockout',
   'log',
   'syncDelay',
+  'rateLimit',
 ]);
 
 export const DEFAULT_DATA_DIR = '.data/codehub-emulator';
@@ -131,6 +140,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     },
   });
   const calls = createCallLog();
+  const rateLimit = createRateLimit(options.rateLimit);
   for (const spec of options.repositories ?? []) mirrors.add(spec);
 
   let url = '';
@@ -143,6 +153,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       faults,
       calls,
       delays,
+      rateLimit,
       gitTimeoutMs,
       now,
       log,
@@ -180,6 +191,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     waitForIdle: (timeoutMs) => mirrors.waitForIdle(timeoutMs),
     setSyncDelay: (spec) => delays.set(spec),
     clearSyncDelay: (repositoryId) => delays.clear(repositoryId),
+    setRateLimit: (spec) => rateLimit.set(spec),
+    clearRateLimit: () => rateLimit.clear(),
     addToken: (token) => authority.addToken(token),
     close() {
       closed ??= (async () => {
