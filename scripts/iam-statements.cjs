@@ -1,7 +1,7 @@
 'use strict';
 /* global module, __dirname, __filename -- CommonJS, loaded by serverless with require() */
 /**
- * IAM statements for serverless.yml (`provider.iam.role.statements: ${file(./scripts/iam-statements.cjs)}`):
+ * IAM statements for serverless.yml (`custom.iam.secretStatements: ${file(./scripts/iam-statements.cjs)}`, given to every function's role):
  * exactly the SSM parameters and Secrets Manager secrets the function reads, nothing wider.
  *
  * - `ssm:GetParameter` on each parameter the mirror config names (`ssm:/path/name`), on
