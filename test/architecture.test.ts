@@ -18,6 +18,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   config: ['root', 'providers'],
   codehub: ['root', 'observability'],
   ledger: ['root', 'providers', 'config'],
+  report: ['root', 'providers'],
   pipeline: ['root', 'observability', 'http', 'providers', 'config', 'codehub', 'ledger'],
   status: ['root', 'observability', 'http', 'config', 'codehub', 'ledger', 'pipeline'],
 };
