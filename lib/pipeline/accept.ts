@@ -151,10 +151,10 @@ async function recordAndSync(context: AcceptContext, request: AcceptRequest, ent
   const record = (async () => {
     // The CodeHub request goes on the wire first: the SDK's own work would otherwise run ahead of it.
     await nextTurn();
-    const recorded = await store.recordPush(entry);
-    if (recorded.kind === 'exists') return recorded.entry;
-    await Promise.all(tasks.map((task) => queue.sendConfirm(task, confirm.confirmAfterSeconds)));
-    return undefined;
+    // The tasks go out beside the record: the first runs CONFIRM_AFTER_SECONDS later, and one whose
+    // record then failed (answered 5xx) finds no push and is dropped by the worker.
+    const [recorded] = await Promise.all([store.recordPush(entry), ...tasks.map((task) => queue.sendConfirm(task, confirm.confirmAfterSeconds))]);
+    return recorded.kind === 'exists' ? recorded.entry : undefined;
   })();
   const [recorded, synced] = await Promise.allSettled([record, sync]);
   // No durable record, no 2xx: whatever CodeHub answered, the host must redeliver.
