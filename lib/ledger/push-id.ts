@@ -33,6 +33,16 @@ export function pushKey(source: string, refs: readonly RefChange[]): string {
 }
 
 /**
+ * The key of a push that names no ref (a host that sent none; rare): it cannot be told from the next
+ * such push by what it changed, so it is keyed by its delivery — a replay under a fresh delivery id
+ * then costs one more sync, which is better than every later push of the source reading as a replay
+ * and never syncing. `delivery` is the host's delivery id, or something unique when it sent none.
+ */
+export function noRefPushKey(source: string, delivery: string): string {
+  return sha256(JSON.stringify([KEY_VERSION, 'no-refs', source, delivery]), 'base64url');
+}
+
+/**
  * The short URL-safe `push_id` of a key. `occurrence` 0 is the push itself; 1, 2, … are later,
  * genuinely new pushes with the same key (see the module comment), each with an id of its own.
  */

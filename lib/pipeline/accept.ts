@@ -11,8 +11,9 @@
  * 4. note what CodeHub said on each mirror's side of the push: a `jid`, a deferral (the worker
  *    triggers again), or a failure no repeat can fix (given up at once: never repeat a signature failure).
  */
+import { randomUUID } from 'node:crypto';
 import { ErrorCodes, HttpError } from '../errors';
-import { isReplay, pushIdOf, pushKey } from '../ledger/push-id';
+import { isReplay, noRefPushKey, pushIdOf, pushKey } from '../ledger/push-id';
 import { refsToConfirm, type RefToConfirm } from '../ledger/refs';
 import type { LedgerEntry, LedgerMirror } from '../ledger/types';
 import type { Logger } from '../observability/log';
@@ -36,6 +37,8 @@ export interface AcceptContext {
 
 export interface AcceptRequest {
   readonly push: Push;
+  /** The host's delivery id, when it sends one: what a push naming no ref is known by. */
+  readonly deliveryId?: string | undefined;
   readonly mirrors: readonly SyncTarget[];
   readonly deadline: number;
   readonly log: Record<string, unknown>;
@@ -64,7 +67,7 @@ export async function acceptPush(context: AcceptContext, request: AcceptRequest)
   const planned = planMirrors(push, request.mirrors);
   if (planned.length === 0) return { kind: 'ignored', reason: `no mirror of ${push.source} syncs ${push.refs.map((r) => r.ref).join(', ')}` };
   try {
-    const key = pushKey(push.source, push.refs);
+    const key = push.refs.length > 0 ? pushKey(push.source, push.refs) : noRefPushKey(push.source, request.deliveryId ?? randomUUID());
     const found = await identify(context.durable, key, push);
     if (found.kind === 'seen') return { kind: 'known-push', entry: found.entry };
     return await recordAndSync(context, request, entryOf(found.pushId, key, push, planned, context.now()), planned);

@@ -132,7 +132,7 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
     const log = { requestId: genuine.requestId, host: sender.host, deliveryId: sender.deliveryId };
     if (options.durable) {
       const context = { durable: options.durable, syncMirrors, logger, now };
-      const accepted = await acceptPush(context, { push: read.push, mirrors: selected.mirrors, deadline: genuine.deadline, log });
+      const accepted = await acceptPush(context, { push: read.push, deliveryId: sender.deliveryId, mirrors: selected.mirrors, deadline: genuine.deadline, log });
       return deliveryOutcomeOf(accepted, { sender, push, budgetMs: genuine.budgetMs });
     }
     const callStarted = now();

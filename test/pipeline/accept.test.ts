@@ -14,6 +14,7 @@ import type { MirrorTarget } from '../../lib/config/types';
 import type { HttpResponse } from '../../lib/http/event';
 import type { DeliveryRecord } from '../../lib/observability/delivery';
 import { createLogger } from '../../lib/observability/log';
+import { acceptPush } from '../../lib/pipeline/accept';
 import { createCodeCommitSync } from '../../lib/pipeline/codecommit';
 import type { Durable } from '../../lib/pipeline/durable';
 import { createMirrorSyncer } from '../../lib/pipeline/sync';
@@ -268,5 +269,22 @@ describe('webhook with the ledger', () => {
     await vi.waitFor(async () => expect((await durable.store.getPush(pushId ?? ''))?.state).toBe('triggered'));
     expect(again).toEqual({ status: 'replayed', source: CODECOMMIT_SOURCE, pushId });
     expect(syncCalls()).toBe(1);
+  });
+
+  it('tells pushes that name no ref apart by their delivery: a new delivery syncs again, the same one is a replay', async () => {
+    // Prepare: a push as a host that listed no ref change would give it.
+    const logger = createLogger({ level: 'error', write: () => undefined });
+    const codehub = createCodeHubClient({ endpoint: emulator.url, auth: createStaticTokenAuthenticator(TOKEN), retry: false });
+    const context = { durable: { store: durable.store, queue: durable.queue, confirm: { confirmAfterSeconds: 1, giveUpAfterMinutes: 5 } }, syncMirrors: createMirrorSyncer({ codehub, logger }), logger, now: Date.now };
+    const request = (deliveryId: string) => ({ push: { source: 'github.com/acme/app', refs: [] }, deliveryId, mirrors: [mirror('github.com/acme/app', ID)], deadline: Date.now() + 5000, log: {} });
+    // Act
+    const first = await acceptPush(context, request('no-refs-1'));
+    const second = await acceptPush(context, request('no-refs-2'));
+    const again = await acceptPush(context, request('no-refs-1'));
+    // Assess
+    expect(first.kind).toBe('recorded');
+    expect(second.kind).toBe('recorded');
+    expect(again).toMatchObject({ kind: 'known-push', entry: { pushId: first.kind === 'recorded' ? first.pushId : '' } });
+    expect(syncCalls()).toBe(2);
   });
 });
