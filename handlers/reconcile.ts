@@ -10,6 +10,7 @@ import { createLambdaLogger } from '../lib/observability/lambda';
 import { reconcileCounts, reconcileMirrors, resolvePathMirrors, type ReconcileSummary } from '../lib/pipeline/reconcile';
 import { reconcileSettingsFromEnv } from '../lib/pipeline/settings';
 import { durableFromEnv } from '../lib/pipeline/durable';
+import { mirrorKeyOf } from '../lib/pipeline/ledger-items';
 import { requeueOverdueChecks, type LedgerSweep } from '../lib/pipeline/reconcile-ledger';
 
 /** Kept back from the Lambda's remaining time: one mirror's budget (20 s) and its last call. */
@@ -25,7 +26,7 @@ async function initialise(): Promise<ReconcileHandler> {
   const settings = reconcileSettingsFromEnv(process.env);
   // With the ledger, the run also re-queues the confirm checks of pending pushes whose task was lost.
   const durable = await durableFromEnv(process.env);
-  const mirrorKeys = [...config.mirrors.map((mirror) => String(mirror.repositoryId)), ...config.pathMirrors.map((mirror) => mirror.target)];
+  const mirrorKeys = [...config.mirrors, ...config.pathMirrors].map(mirrorKeyOf);
   return async (_event, context) => {
     const remaining = context?.getRemainingTimeInMillis?.();
     // Mirrors by CodeHub path join the run once their ids are known (resolved and cached).

@@ -103,7 +103,7 @@ export function deliveryOutcomeOf(accepted: Accepted, known: { readonly sender: 
 function planMirrors(push: Push, mirrors: readonly SyncTarget[]): PlannedMirror[] {
   const byKey = new Map<string, PlannedMirror>();
   for (const target of mirrors) {
-    const key = 'target' in target ? target.target : String(target.repositoryId);
+    const key = mirrorKeyOf(target);
     const refs = refsToConfirm(push.refs, target, push.defaultBranch);
     if (byKey.has(key) || (refs.length === 0 && push.refs.length > 0)) continue;
     byKey.set(key, { target, key, refs });
@@ -193,7 +193,8 @@ async function noteSyncOutcome(
 ): Promise<void> {
   const { store, queue } = context.durable;
   const at = context.now();
-  const keyOf = (result: { readonly repository_id: number | undefined; readonly target?: string | undefined }): string => result.target ?? String(result.repository_id);
+  const keyOf = (result: { readonly repository_id: number | undefined; readonly target?: string | undefined }): string =>
+    mirrorKeyOf({ repositoryId: result.repository_id, target: result.target });
   const logLost = (error: unknown): void => context.logger.warn('trigger result not written to the ledger', { ...log, pushId: entry.pushId, error });
   // After this turn, so that the answer is not kept waiting by the SDK's work on the request either.
   if (jobs.length > 0) {

@@ -40,3 +40,23 @@ export class AwsCallError<Code extends string> extends Error {
     this.operation = operation;
   }
 }
+
+/** An AWS SDK failure as the durable pipeline's callers need it. */
+export interface SdkFailure {
+  /** AWS refused the call (a 4xx that is not throttling): a bug or a deployment problem, not an outage. */
+  readonly refused: boolean;
+  readonly name: string;
+  readonly detail: string;
+}
+
+/** Reads the SDK's `$fault` and `$retryable.throttling`: a throttled 4xx is AWS busy, not a refusal. */
+export function sdkFailureOf(error: unknown): SdkFailure {
+  const record = typeof error === 'object' && error !== null ? (error as Record<string, unknown>) : {};
+  const retryable = record.$retryable;
+  const throttled = typeof retryable === 'object' && retryable !== null && (retryable as Record<string, unknown>).throttling === true;
+  return {
+    refused: record.$fault === 'client' && !throttled,
+    name: error instanceof Error ? error.name : 'Error',
+    detail: error instanceof Error ? error.message : String(error),
+  };
+}

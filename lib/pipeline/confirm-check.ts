@@ -17,6 +17,7 @@ import { BridgeError, ErrorCodes } from '../errors';
 import { decideConfirm, type ConfirmDecision, type ConfirmSettings, type RefHead } from '../ledger/confirm';
 import type { RefToConfirm } from '../ledger/refs';
 import type { LedgerEntry, LedgerError, LedgerMirror } from '../ledger/types';
+import { mirrorKeyOf } from './ledger-items';
 import type { LedgerStore } from './ledger-store';
 import type { SyncTarget } from './sync';
 
@@ -49,10 +50,7 @@ export function ledgerErrorOf(failure: Pick<ReadFailure, 'code' | 'message'>, at
 
 /** The mirror's configuration by its ledger key, among the source's mirrors as configured now; undefined = no longer configured. */
 export function configuredMirror(index: MirrorIndex, source: string, mirrorKey: string): SyncTarget | undefined {
-  return (
-    mirrorsFor(index, source).find((mirror) => String(mirror.repositoryId) === mirrorKey) ??
-    pathMirrorsFor(index, source).find((mirror) => mirror.target === mirrorKey)
-  );
+  return [...mirrorsFor(index, source), ...pathMirrorsFor(index, source)].find((mirror) => mirrorKeyOf(mirror) === mirrorKey);
 }
 
 export interface CheckContext {

@@ -91,6 +91,9 @@ interface Run {
   readonly base: OutcomeBase;
 }
 
+/** What a write that changed nothing found: the push gone, or the mirror already final in `state`. */
+type Settled = { readonly kind: 'gone' } | { readonly kind: 'final'; readonly state: LedgerState };
+
 export function createConfirmWorker(options: ConfirmWorkerOptions): ConfirmWorker {
   const { store, queue, logger, settings } = options;
   const now = options.now ?? Date.now;
@@ -137,16 +140,19 @@ export function createConfirmWorker(options: ConfirmWorkerOptions): ConfirmWorke
   }
 
   /** The ledger write; `final` = the mirror got final meanwhile (another worker, a repeated message). */
-  async function write(run: Run, update: MirrorUpdate): Promise<'updated' | 'final' | 'gone'> {
+  async function write(run: Run, update: MirrorUpdate): Promise<'updated' | Settled> {
     const result = await store.updateMirror(run.task.push_id, run.task.mirror, update);
     switch (result.kind) {
       case 'updated':
         return 'updated';
       case 'unchanged':
-      case 'refused':
-        return 'final';
+      case 'refused': {
+        // The store answers with the entry it read: the state that stands, without reading it again.
+        const state = result.entry.mirrors.find((mirror) => mirrorKeyOf(mirror) === run.task.mirror)?.state ?? run.mirror.state;
+        return { kind: 'final', state };
+      }
       case 'not-found':
-        return 'gone';
+        return { kind: 'gone' };
       case 'contended':
         // Nothing written: the record fails and SQS hands it out again later.
         throw new LedgerStoreError(LedgerErrorCodes.LEDGER_UNAVAILABLE, 'PutItem', `push ${run.task.push_id} in mirror ${run.task.mirror}: other writers won every try`);
@@ -154,10 +160,9 @@ export function createConfirmWorker(options: ConfirmWorkerOptions): ConfirmWorke
   }
 
   /** What to say when a write found the mirror final or gone: someone else's word stands. */
-  async function settledElsewhere(run: Run, written: 'final' | 'gone'): Promise<TaskOutcome> {
-    if (written === 'gone') return dropped(run.base, 'the push left the ledger during the check');
-    const state = (await store.getPush(run.task.push_id))?.mirrors.find((mirror) => mirrorKeyOf(mirror) === run.task.mirror)?.state ?? run.mirror.state;
-    return { ...run.base, kind: 'already-final', state };
+  function settledElsewhere(run: Run, settled: Settled): TaskOutcome {
+    if (settled.kind === 'gone') return dropped(run.base, 'the push left the ledger during the check');
+    return { ...run.base, kind: 'already-final', state: settled.state };
   }
 
   function nextTask(run: Run): ConfirmTask {

@@ -6,7 +6,7 @@
 
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ErrorCodes } from '../errors';
-import { AwsCallError, awsClientSettings, type AwsClientOptions } from './aws-call';
+import { AwsCallError, awsClientSettings, sdkFailureOf, type AwsClientOptions } from './aws-call';
 
 export const LedgerErrorCodes = {
   /** DynamoDB could not be reached, did not answer in time, was throttled or failed (5xx): try again later. */
@@ -42,15 +42,11 @@ export function isConditionFailed(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
-/** What an SDK error means for the caller: a refusal (4xx, not throttling; the table exists) or DynamoDB unavailable. */
+/** What an SDK error means for the caller: a refusal (the table exists) or DynamoDB unavailable. */
 function ledgerErrorOf(operation: string, error: unknown): LedgerStoreError {
-  const record = typeof error === 'object' && error !== null ? (error as Record<string, unknown>) : {};
-  const retryable = record.$retryable;
-  const throttled = typeof retryable === 'object' && retryable !== null && (retryable as Record<string, unknown>).throttling === true;
-  const name = error instanceof Error ? error.name : 'Error';
-  const detail = error instanceof Error ? error.message : String(error);
+  const { refused, name, detail } = sdkFailureOf(error);
   // A missing table is a deployment in progress or a wrong LEDGER_TABLE: no record either way, and worth a redelivery.
-  if (record.$fault === 'client' && !throttled && name !== 'ResourceNotFoundException') {
+  if (refused && name !== 'ResourceNotFoundException') {
     return new LedgerStoreError(LedgerErrorCodes.LEDGER_REJECTED, operation, `DynamoDB refused ${operation}: ${name}: ${detail}`, { cause: error });
   }
   return new LedgerStoreError(LedgerErrorCodes.LEDGER_UNAVAILABLE, operation, `DynamoDB did not take ${operation}: ${name}: ${detail}`, { cause: error });

@@ -28,9 +28,10 @@ export const refSk = (ref: string): string => `REF#${ref}`;
 
 /**
  * The name a mirror goes by in the ledger (and in confirm tasks): its CodeHub path when configured by
- * one (stable, while its repository id is resolved later), else its repository id.
+ * one (stable, while its repository id is resolved later), else its repository id. Takes a ledger
+ * mirror or a configured one (`MirrorTarget`, `PathMirror`).
  */
-export function mirrorKeyOf(mirror: Pick<LedgerMirror, 'repositoryId' | 'target'>): string {
+export function mirrorKeyOf(mirror: { readonly repositoryId?: number | undefined; readonly target?: string | undefined }): string {
   return mirror.target ?? String(mirror.repositoryId);
 }
 

@@ -14,7 +14,7 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ErrorCodes } from '../errors';
 import { MAX_DELAY_SECONDS } from '../ledger/confirm';
-import { AwsCallError, awsClientSettings, type AwsClientOptions } from './aws-call';
+import { AwsCallError, awsClientSettings, sdkFailureOf, type AwsClientOptions } from './aws-call';
 
 /** A check to make: is push `push_id` in mirror `mirror` yet? `attempt` is this check's number (1 = first). */
 export interface ConfirmTask {
@@ -133,14 +133,10 @@ function reasonText(reason: string): string {
   return reason.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, MAX_REASON_LENGTH) || 'given up';
 }
 
-/** What an SDK error means for the caller: a refusal (4xx, not throttling) or SQS unavailable. */
+/** What an SDK error means for the caller: a refusal or SQS unavailable. */
 function queueErrorOf(operation: string, error: unknown): QueueError {
-  const fault = isRecord(error) ? error.$fault : undefined;
-  const retryable = isRecord(error) ? error.$retryable : undefined;
-  const throttled = isRecord(retryable) && retryable.throttling === true;
-  const name = error instanceof Error ? error.name : 'Error';
-  const detail = error instanceof Error ? error.message : String(error);
-  if (fault === 'client' && !throttled) return new QueueError(QueueErrorCodes.QUEUE_REJECTED, operation, `SQS refused ${operation}: ${name}: ${detail}`, { cause: error });
+  const { refused, name, detail } = sdkFailureOf(error);
+  if (refused) return new QueueError(QueueErrorCodes.QUEUE_REJECTED, operation, `SQS refused ${operation}: ${name}: ${detail}`, { cause: error });
   return new QueueError(QueueErrorCodes.QUEUE_UNAVAILABLE, operation, `SQS did not take ${operation}: ${name}: ${detail}`, { cause: error });
 }
 
