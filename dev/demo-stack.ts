@@ -2,12 +2,14 @@
  * The stack `npm start` runs with no CodeHub credentials: the CodeHub emulator with one repository
  * per demo mirror (all fetching one local upstream git repository), and the bridge configured for
  * them, with `GET /mirrors` enabled, and the durable pipeline (local SQS and DynamoDB engines, the
- * worker fed from the push queue; the ledger kept under the data folder). `npm run demo` and
- * test/dev/start.test.ts start the same.
+ * worker fed from the push queue; the ledger kept under the data folder), and a local fake of the Git
+ * hosts' commit-status APIs (dev/status-host), which the GitHub, GitLab and Gitea demo mirrors report
+ * to. `npm run demo` and test/dev/start.test.ts start the same.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startStack, type DurableStackOptions, type Stack } from './stack';
+import { startStatusHost, type StatusHost } from './status-host';
 import { DEMO_MIRRORS, DEMO_SECRET_DEFAULT, DEMO_STATUS_KEY_DEFAULT } from './start-defaults';
 import { createUpstream } from './upstream';
 
@@ -16,6 +18,8 @@ export interface DemoStackOptions {
   readonly port: number;
   /** Of the emulator; 0 picks a free one. */
   readonly emulatorPort: number;
+  /** Of the fake status APIs; 0 picks a free one. @default 0 */
+  readonly statusHostPort?: number;
   /** Where the upstream and the emulator's mirrors live. @default '.data' */
   readonly dataDir?: string;
   /** The caller's environment: DEMO_WEBHOOK_SECRET, MIRRORS_STATUS_KEY, MIRROR_CONFIG(_FILE), LOG_LEVEL. */
@@ -36,12 +40,30 @@ export interface DemoStack {
   readonly upstreamPath: string;
   /** Whether the bridge runs the demo config (false: the caller's MIRROR_CONFIG or MIRROR_CONFIG_FILE). */
   readonly demoConfig: boolean;
+  /** The fake of the hosts' commit-status APIs the demo mirrors report to. */
+  readonly statusHost: StatusHost;
+  /** Stops the stack, then the status host. */
+  stop(): Promise<void>;
 }
 
-/** The demo config: each demo host signs with `env:DEMO_WEBHOOK_SECRET`; the status key is `env:MIRRORS_STATUS_KEY`. */
-export function demoMirrorConfig(): string {
+/** The demo's reporting token: a development value, not a secret; the fake only notes that one came. */
+export const DEMO_REPORT_TOKEN = 'local-report-token';
+
+/** The demo hosts with a status API, and the API of each on the fake (Gitee has none). */
+const REPORTED_APIS = { github: 'github', gitlab: 'gitlab', gitea: 'gitea' } as const;
+
+/**
+ * The demo config: each demo host signs with `env:DEMO_WEBHOOK_SECRET`; the status key is
+ * `env:MIRRORS_STATUS_KEY`; GitHub, GitLab and Gitea report commit statuses to `statusHost`.
+ */
+export function demoMirrorConfig(statusHost?: Pick<StatusHost, 'apiUrl'>): string {
+  const webhook = (mirror: (typeof DEMO_MIRRORS)[number]): Record<string, unknown> => {
+    const api = mirror.host === 'gitee' ? undefined : REPORTED_APIS[mirror.host];
+    const report = api === undefined || statusHost === undefined ? {} : { report: { token: DEMO_REPORT_TOKEN, api_url: statusHost.apiUrl(api) } };
+    return { secret: 'env:DEMO_WEBHOOK_SECRET', ...report };
+  };
   return JSON.stringify({
-    webhooks: Object.fromEntries(DEMO_MIRRORS.map((mirror) => [mirror.source.split('/')[0], { secret: 'env:DEMO_WEBHOOK_SECRET' }])),
+    webhooks: Object.fromEntries(DEMO_MIRRORS.map((mirror) => [mirror.source.split('/')[0], webhook(mirror)])),
     mirrors: DEMO_MIRRORS.map((mirror) => ({ source: mirror.source, repository_id: mirror.repositoryId })),
     status: { key: 'env:MIRRORS_STATUS_KEY' },
   });
@@ -57,6 +79,7 @@ export async function startDemoStack(options: DemoStackOptions): Promise<DemoSta
 
   const upstreamPath = join(dataDir, 'demo-upstream');
   if (!existsSync(join(upstreamPath, '.git'))) await (await createUpstream(upstreamPath)).commit('initial commit');
+  const statusHost = await startStatusHost({ port: options.statusHostPort ?? 0 });
   const stack = await startStack({
     port: options.port,
     emulator: {
@@ -68,12 +91,19 @@ export async function startDemoStack(options: DemoStackOptions): Promise<DemoSta
     env: {
       DEMO_WEBHOOK_SECRET: secret,
       MIRRORS_STATUS_KEY: statusKey,
-      ...(demoConfig ? { MIRROR_CONFIG: demoMirrorConfig() } : {}),
+      ...(demoConfig ? { MIRROR_CONFIG: demoMirrorConfig(statusHost) } : {}),
     },
     ...(options.onOutput ? { onOutput: options.onOutput } : {}),
     durable: options.durable ?? { dataDir },
+  }).catch(async (error: unknown) => {
+    await statusHost.close();
+    throw error;
   });
-  return { stack, secret, statusKey, upstreamPath, demoConfig };
+  const stop = async (): Promise<void> => {
+    await stack.stop();
+    await statusHost.close();
+  };
+  return { stack, secret, statusKey, upstreamPath, demoConfig, statusHost, stop };
 }
 
 /** What `npm start` prints once the demo stack answers: where things are, the secret and key, what to type next. */
@@ -87,6 +117,7 @@ export function demoBanner(demo: DemoStack): string {
     `CodeHub:     emulator at ${stack.emulator?.url ?? ''}, every repository fetching ${demo.upstreamPath}:`,
     ...mirrors,
     ...durableLines(stack, statusKey),
+    `Statuses:    fake Git host status APIs at ${demo.statusHost.url} (GitHub, GitLab and Gitea report there)`,
     `Secret:      ${secret}   (every demo host signs with it)`,
     `Status key:  ${statusKey}`,
     ...(demo.demoConfig ? [] : ['(the bridge runs your MIRROR_CONFIG / MIRROR_CONFIG_FILE, not the demo config)']),

@@ -2,21 +2,23 @@
  * `npm run demo`: the whole loop, unattended, against the stack `npm start` runs (or one it starts
  * itself when none answers): commit upstream → signed push to the bridge → recorded in the ledger
  * and synced by CodeHub (emulator) → the worker confirms the mirror holds that commit. It follows
- * the push on `GET /pushes/{push_id}` until `mirrored` and ends with
- * `mirrored: <sha>, confirmed after N s` (arrival to proof); exits 1 on any failure.
+ * the push on `GET /pushes/{push_id}` until `mirrored`, prints the commit statuses the (fake) GitHub
+ * received on that commit (pending, then success), and ends with `mirrored: <sha>, confirmed after N s`
+ * (arrival to proof); exits 1 on any failure.
  */
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildDelivery } from './deliveries';
 import { startDemoStack } from './demo-stack';
 import type { LedgerState, PushStatus } from '../lib/ledger/types';
-import type { Stack } from './stack';
+import type { ReceivedStatus } from './status-host';
 import { DEMO_REPOSITORY_ID, DEMO_SECRET_DEFAULT, DEMO_STATUS_KEY_DEFAULT } from './start-defaults';
 import { createUpstream } from './upstream';
 
 const env = process.env;
 const port = Number(env['PORT'] ?? 3000);
 const emulatorUrl = `http://127.0.0.1:${env['EMULATOR_PORT'] ?? 8787}`;
+let statusHostUrl = `http://127.0.0.1:${env['STATUS_HOST_PORT'] ?? 8788}`;
 const webhookUrl = `http://localhost:${port}/webhook`;
 /** Probed to see whether a stack runs: a GET of the webhook would be logged as a rejected delivery. */
 const statusUrl = `http://localhost:${port}/mirrors`;
@@ -45,10 +47,12 @@ function step(text: string): void {
 }
 
 async function main(): Promise<void> {
-  let own: Stack | undefined;
+  let own: { stop(): Promise<void> } | undefined;
   if (!(await answers(`${emulatorUrl}/_emulator`)) || !(await answers(statusUrl))) {
     step(`no stack on ${webhookUrl}; starting one (emulator on ${emulatorUrl})`);
-    own = (await startDemoStack({ port, emulatorPort: Number(env['EMULATOR_PORT'] ?? 8787), env: { ...env, DEMO_WEBHOOK_SECRET: secret } })).stack;
+    const demo = await startDemoStack({ port, emulatorPort: Number(env['EMULATOR_PORT'] ?? 8787), env: { ...env, DEMO_WEBHOOK_SECRET: secret } });
+    own = demo;
+    statusHostUrl = demo.statusHost.url;
   }
   try {
     const upstream = await createUpstream(resolve('.data/demo-upstream'));
@@ -77,6 +81,9 @@ async function main(): Promise<void> {
     if (typeof head !== 'object' || head.sha !== sha) throw new Error(`the push is mirrored, but at ${JSON.stringify(head)}, not ${sha}`);
     const { refs } = await json<{ refs: Record<string, string> }>(`${emulatorUrl}/_emulator/repositories/${DEMO_REPOSITORY_ID}/refs`);
     step(`the mirror's refs/heads/main is ${refs['refs/heads/main'] ?? 'absent'}`);
+    for (const status of await statusesOn(sha)) {
+      step(`GitHub commit status on ${sha.slice(0, 7)}: ${status.state} "${status.context}": ${status.description ?? ''}`);
+    }
     process.stdout.write(`\nmirrored: ${head.sha}, confirmed after ${confirmedAfterSeconds(status).toFixed(1)} s\n`);
   } finally {
     await own?.stop();
@@ -100,6 +107,23 @@ async function followPush(pushId: string): Promise<PushStatus> {
         `the push was not confirmed within ${CONFIRM_TIMEOUT_MS / 1000} s: it is still ${status.state}${lastError ? ` (last error: ${lastError})` : ''}; ` +
           'the worker lines in npm start\'s output say why',
       );
+    }
+    await sleep(250);
+  }
+}
+
+/**
+ * The statuses the fake GitHub received on `sha`, once the last is final (the worker reports a few
+ * moments after the confirm); throws when none came.
+ */
+async function statusesOn(sha: string): Promise<ReceivedStatus[]> {
+  const url = `${statusHostUrl}/_status-host/statuses?api=github&sha=${sha}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const { statuses } = await json<{ statuses: ReceivedStatus[] }>(url);
+    if (statuses.at(-1)?.state === 'success') return statuses;
+    if (Date.now() >= deadline) {
+      throw new Error(`the commit has no success status on the fake GitHub after 20 s: ${JSON.stringify(statuses.map((status) => status.state))}`);
     }
     await sleep(250);
   }

@@ -3,15 +3,15 @@
  * engines (the ledger kept under .data/, the queue in memory), serverless.yml's queues and table in
  * them, and the worker fed from the push queue. With no CodeHub credentials in the environment it
  * starts the CodeHub emulator too, with the demo mirrors of ./start-defaults (GitHub, GitLab, Gitee
- * and Gitea sources, each to its own repository, all fetching a local git repository) and the status
- * page on, so the whole loop works with no cloud account.
+ * and Gitea sources, each to its own repository, all fetching a local git repository), the status
+ * page on, and a fake of the hosts' commit-status APIs, so the whole loop works with no cloud account.
  * With credentials (CODEHUB_AK/SK, CODEHUB_TOKEN or CODEHUB_IAM_*) it talks to the real CodeHub.
  * Ctrl-C stops everything.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { demoBanner, durableLines, startDemoStack } from './demo-stack';
-import { startStack, type Stack } from './stack';
+import { startStack } from './stack';
 
 /** Where the ledger (and the demo's upstream and mirrors) live between runs. */
 const DATA_DIR = resolve('.data');
@@ -24,12 +24,13 @@ async function main(): Promise<void> {
   const env = process.env;
   const port = Number(env['PORT'] ?? 3000);
   const onOutput = (text: string): void => void process.stdout.write(text);
-  let stack: Stack;
+  let stop: () => Promise<void>;
   if (hasCodeHubCredentials(env)) {
     if (env['MIRROR_CONFIG'] === undefined && env['MIRROR_CONFIG_FILE'] === undefined && !existsSync('mirrors.yml')) {
       throw new Error('CodeHub credentials are set but there is no mirrors.yml: copy mirrors.example.yml to mirrors.yml and edit it');
     }
-    stack = await startStack({ port, emulator: false, onOutput, durable: { dataDir: DATA_DIR } });
+    const stack = await startStack({ port, emulator: false, onOutput, durable: { dataDir: DATA_DIR } });
+    stop = () => stack.stop();
     process.stdout.write(
       [
         '',
@@ -47,18 +48,19 @@ async function main(): Promise<void> {
     const demo = await startDemoStack({
       port,
       emulatorPort: Number(env['EMULATOR_PORT'] ?? 8787),
+      statusHostPort: Number(env['STATUS_HOST_PORT'] ?? 8788),
       dataDir: DATA_DIR,
       durable: { dataDir: DATA_DIR },
       env,
       onOutput,
       emulatorLog: (line) => process.stdout.write(`[codehub-emulator] ${line}\n`),
     });
-    stack = demo.stack;
+    stop = () => demo.stop();
     process.stdout.write(demoBanner(demo));
   }
 
   const shutdown = (): void => {
-    void stack.stop().then(() => process.exit(0));
+    void stop().then(() => process.exit(0));
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);

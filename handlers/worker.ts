@@ -1,7 +1,8 @@
 /**
- * Lambda entry point of the confirm worker, fed by the push queue's SQS event source mapping (with
- * `ReportBatchItemFailures`): wires the environment into `createConfirmWorker` once per cold start,
- * like `handlers/webhook.ts`. Invalid configuration throws at init; so does a deployment without the
+ * Lambda entry point of the worker, fed by the push queue's SQS event source mapping (with
+ * `ReportBatchItemFailures`): wires the environment into `createConfirmWorker` (confirm tasks and
+ * failed notices) and `createReportWorker` (commit statuses upstream) once per cold start, like
+ * `handlers/webhook.ts`. Invalid configuration throws at init; so does a deployment without the
  * ledger, which the worker cannot do without.
  *
  * Each record is one task. A record that fails (a body that is not a task, the ledger or the queue
@@ -17,6 +18,10 @@ import { loadBridge } from '../lib/pipeline/bootstrap';
 import { createConfirmWorker, type WorkerMetrics } from '../lib/pipeline/confirm-worker';
 import { durableFromEnv } from '../lib/pipeline/durable';
 import { parseTask } from '../lib/pipeline/push-queue';
+import { createReportGate } from '../lib/pipeline/report-gate';
+import { createStatusSender } from '../lib/pipeline/report-send';
+import { reportSettingsFromEnv } from '../lib/pipeline/report-settings';
+import { createReportWorker, type ReportMetric } from '../lib/pipeline/report-worker';
 
 const logger = createLambdaLogger({ functionName: 'worker' });
 const metrics = createBridgeMetrics();
@@ -31,9 +36,9 @@ export class UnreadableTaskError extends Error {
 
 type WorkerHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
 
-function workerMetricsOf(target: Metrics): WorkerMetrics {
+function workerMetricsOf(target: Metrics): WorkerMetrics & { count(name: ReportMetric, value?: number): void } {
   return {
-    count: (name, value = 1) => target.addMetric(name, MetricUnit.Count, value),
+    count: (name: string, value = 1) => target.addMetric(name, MetricUnit.Count, value),
     milliseconds: (name, ms) => target.addMetric(name, MetricUnit.Milliseconds, ms),
   };
 }
@@ -54,6 +59,17 @@ async function initialise(): Promise<(record: SQSRecord) => Promise<void>> {
     logger,
     metrics: workerMetricsOf(metrics),
   });
+  const reportSettings = reportSettingsFromEnv(process.env);
+  const reporter = createReportWorker({
+    store: durable.store,
+    queue: durable.queue,
+    gate: createReportGate({ tableName: process.env['LEDGER_TABLE'] ?? '' }),
+    index,
+    send: createStatusSender({ timeoutMs: reportSettings.timeoutMs }),
+    settings: reportSettings,
+    logger,
+    metrics: workerMetricsOf(metrics),
+  });
   return async (record) => {
     const parsed = parseTask(record.body);
     if (!parsed.ok) {
@@ -61,11 +77,12 @@ async function initialise(): Promise<(record: SQSRecord) => Promise<void>> {
       logger.error('queue message is not a task', { messageId: record.messageId, problem: parsed.problem });
       throw new UnreadableTaskError(`message ${record.messageId}: ${parsed.problem}`);
     }
+    const { task } = parsed;
     try {
-      const outcome = await worker.handle(parsed.task);
-      logger.debug('confirm task done', { messageId: record.messageId, ...outcome });
+      const outcome = task.kind === 'report' ? await reporter.handle(task) : await worker.handle(task);
+      logger.debug(`${task.kind} task done`, { messageId: record.messageId, ...outcome });
     } catch (error) {
-      logger.error('confirm task failed; SQS will deliver it again', { messageId: record.messageId, pushId: parsed.task.push_id, mirror: parsed.task.mirror, error });
+      logger.error(`${task.kind} task failed; SQS will deliver it again`, { messageId: record.messageId, pushId: task.push_id, mirror: task.mirror, error });
       throw error;
     }
   };

@@ -34,7 +34,7 @@ import {
   type ReferenceUse,
   type SecretFetchers,
 } from '../lib/config/secrets';
-import type { MirrorConfig, MirrorTarget } from '../lib/config/types';
+import type { MirrorConfig, MirrorTarget, ReportSettings } from '../lib/config/types';
 import { ConfigError, type ConfigProblem } from '../lib/errors';
 import { hostOf } from '../lib/providers/identity';
 
@@ -172,7 +172,10 @@ function report(
 
   out('webhooks:');
   if (config.webhooks.size === 0) out('  (none)');
-  for (const [host, secrets] of config.webhooks) out(`  ${host}: ${count(secrets.length, 'secret')}`);
+  for (const [host, secrets] of config.webhooks) {
+    const report = config.reports?.get(host);
+    out(`  ${host}: ${count(secrets.length, 'secret')}${report === undefined ? '' : `; reports commit statuses${describeApi(report)}`}`);
+  }
 
   out('mirrors:');
   if (total === 0) out('  (none)');
@@ -202,7 +205,10 @@ function report(
   }
 }
 
-/** Refs, force_fetch, where the secret comes from and whether credentials are set: never a value. */
+/**
+ * Refs, force_fetch, where the secret comes from, whether credentials are set and, for a mirror that
+ * reports commit statuses, whose reporting it uses: never a secret's value.
+ */
 function describeSettings(config: MirrorConfig, mirror: Omit<MirrorTarget, 'source' | 'repositoryId'>, host: string): string {
   const refs = mirror.refs === undefined ? 'all' : mirror.refs.join(', ');
   const secret =
@@ -212,7 +218,20 @@ function describeSettings(config: MirrorConfig, mirror: Omit<MirrorTarget, 'sour
         ? `host (webhooks["${host}"])`
         : 'none';
   const credentials = mirror.username !== undefined || mirror.endpointUuid !== undefined ? 'yes' : 'no';
-  return `refs: ${refs}; force_fetch: ${mirror.forceFetch}; secret: ${secret}; credentials: ${credentials}`;
+  // Said only of mirrors that report, so a config without reporting reads as it did before it existed.
+  const hostReport = config.reports?.get(host);
+  const report =
+    mirror.report !== undefined
+      ? `; report: own${describeApi(mirror.report)}`
+      : hostReport !== undefined
+        ? `; report: host (webhooks["${host}"])`
+        : '';
+  return `refs: ${refs}; force_fetch: ${mirror.forceFetch}; secret: ${secret}; credentials: ${credentials}${report}`;
+}
+
+/** The API a report goes to, when not the host's usual one: a URL, which never carries a credential. */
+function describeApi(report: ReportSettings): string {
+  return report.apiUrl === undefined ? '' : ` (api ${report.apiUrl})`;
 }
 
 function count(n: number, noun: string): string {

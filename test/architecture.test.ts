@@ -19,8 +19,8 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   codehub: ['root', 'observability'],
   ledger: ['root', 'providers', 'config'],
   report: ['root', 'providers'],
-  pipeline: ['root', 'observability', 'http', 'providers', 'config', 'codehub', 'ledger'],
-  status: ['root', 'observability', 'http', 'config', 'codehub', 'ledger', 'pipeline'],
+  pipeline: ['root', 'observability', 'http', 'providers', 'config', 'codehub', 'ledger', 'report'],
+  status: ['root', 'observability', 'http', 'config', 'codehub', 'ledger', 'report', 'pipeline'],
 };
 
 const MAX_LINES = 310;

@@ -6,11 +6,14 @@
  * scan per wildcard mirror on the pushed repository's host.
  */
 
-import { expandTarget, matchSourcePattern, pathSegmentsOf } from './patterns';
-import type { MirrorConfig, MirrorTarget, PathMirror, WildcardMirror } from './types';
+import { compiledRefPatterns, expandTarget, matchesRefPattern, matchSourcePattern, pathSegmentsOf } from './patterns';
+import type { MirrorConfig, MirrorTarget, PathMirror, ReportSettings, WildcardMirror } from './types';
 import { safeEqual } from '../crypto';
 import { hostOf, normaliseConfiguredSource } from '../providers/identity';
 import type { Delivery, Provider } from '../providers/types';
+
+// Lives in patterns.ts with the other pattern matching; exported here too for its existing importers.
+export { refMatches } from './patterns';
 
 /**
  * Most secrets tried on an unverified delivery whose scheme MACs the body. Each try hashes up to
@@ -35,6 +38,8 @@ export interface MirrorIndex {
   readonly webhooks: ReadonlyMap<string, readonly string[]>;
   /** Every distinct secret: host-level first, then mirror-level (id, path, wildcard mirrors), in config order. */
   readonly secrets: readonly string[];
+  /** Host → how its commit statuses are reported (`webhooks[host].report`); see `reportSettingsFor`. */
+  readonly reports: ReadonlyMap<string, ReportSettings>;
 }
 
 /**
@@ -42,7 +47,7 @@ export interface MirrorIndex {
  * config built by hand, as tests do, has no path or wildcard mirrors).
  */
 export type MirrorIndexInput = Pick<MirrorConfig, 'webhooks' | 'mirrors'> &
-  Partial<Pick<MirrorConfig, 'pathMirrors' | 'wildcardMirrors'>>;
+  Partial<Pick<MirrorConfig, 'pathMirrors' | 'wildcardMirrors' | 'reports'>>;
 
 /** What secret checks need of a mirror of any kind. */
 type SecretBearing = Pick<MirrorTarget, 'source' | 'secrets'>;
@@ -53,18 +58,11 @@ export interface MirrorSelection {
   readonly reason?: string;
 }
 
-/** A ref pattern split at its `*`s; one piece means an exact ref. */
-type CompiledPattern = readonly string[];
-
 const NO_MIRRORS: readonly MirrorTarget[] = Object.freeze([]);
 const NO_PATH_MIRRORS: readonly PathMirror[] = Object.freeze([]);
 const NO_WILDCARD_MIRRORS: readonly WildcardMirror[] = Object.freeze([]);
 const NO_SECRETS: readonly string[] = Object.freeze([]);
-/**
- * Keyed by a mirror's `refs` list, which the mirrors a wildcard expands to share with it. Filled by
- * `buildMirrorIndex`; a list from elsewhere is compiled on first use.
- */
-const compiledRefs = new WeakMap<readonly string[], readonly CompiledPattern[]>();
+const NO_REPORTS: ReadonlyMap<string, ReportSettings> = new Map();
 
 /** Indexes a loaded configuration for O(1) lookup by source identity. */
 export function buildMirrorIndex(config: MirrorIndexInput): MirrorIndex {
@@ -74,12 +72,13 @@ export function buildMirrorIndex(config: MirrorIndexInput): MirrorIndex {
   }
   const remember = (mirror: Pick<MirrorTarget, 'secrets' | 'refs'>): void => {
     for (const secret of mirror.secrets ?? NO_SECRETS) secrets.add(secret);
-    compiledPatternsOf(mirror);
+    if (mirror.refs !== undefined) compiledRefPatterns(mirror.refs);
   };
   const bySource = groupBy(config.mirrors, (mirror) => mirror.source, remember);
   const pathsBySource = groupBy(config.pathMirrors ?? NO_PATH_MIRRORS, (mirror) => mirror.source, remember);
   const wildcardsByHost = groupBy(config.wildcardMirrors ?? NO_WILDCARD_MIRRORS, (mirror) => mirror.host, remember);
-  return { bySource, pathsBySource, wildcardsByHost, webhooks: config.webhooks, secrets: Object.freeze([...secrets]) };
+  const reports = config.reports ?? NO_REPORTS;
+  return { bySource, pathsBySource, wildcardsByHost, webhooks: config.webhooks, secrets: Object.freeze([...secrets]), reports };
 }
 
 function groupBy<T>(items: readonly T[], keyOf: (item: T) => string, visit: (item: T) => void): Map<string, T[]> {
@@ -134,6 +133,7 @@ function expandWildcard(wildcard: WildcardMirror, identity: string, segments: re
     username: wildcard.username,
     password: wildcard.password,
     endpointUuid: wildcard.endpointUuid,
+    report: wildcard.report,
   };
 }
 
@@ -206,9 +206,12 @@ export function secretAuthorisesSource(index: MirrorIndex, secret: string, sourc
   return mirrors.some((mirror) => includesSecret(effectiveSecrets(index, mirror), secret));
 }
 
-/** Whether `ref` matches `pattern`: exact, or `*` standing for any run of characters, `/` included. */
-export function refMatches(pattern: string, ref: string): boolean {
-  return matchesCompiled(pattern.split('*'), ref);
+/**
+ * How a mirror of any kind reports commit statuses upstream: its own `report` when it has one (it
+ * replaces its host's), else its host's `webhooks[host].report`, else undefined: report nothing.
+ */
+export function reportSettingsFor(index: MirrorIndex, mirror: Pick<MirrorTarget, 'source' | 'report'>): ReportSettings | undefined {
+  return mirror.report ?? index.reports.get(hostOf(mirror.source));
 }
 
 /**
@@ -216,9 +219,9 @@ export function refMatches(pattern: string, ref: string): boolean {
  * every push, deletions included.
  */
 export function mirrorWantsRefs(mirror: Pick<MirrorTarget, 'refs'>, refs: readonly { readonly ref: string }[]): boolean {
-  const patterns = compiledPatternsOf(mirror);
-  if (patterns === undefined) return true;
-  return refs.some(({ ref }) => patterns.some((pattern) => matchesCompiled(pattern, ref)));
+  if (mirror.refs === undefined) return true;
+  const patterns = compiledRefPatterns(mirror.refs);
+  return refs.some(({ ref }) => patterns.some((pattern) => matchesRefPattern(pattern, ref)));
 }
 
 /**
@@ -260,37 +263,6 @@ function identityIn(index: MirrorIndex, source: string): string {
     normalised = undefined; // a malformed %-escape: no configured source can equal it
   }
   return normalised ?? source;
-}
-
-function compiledPatternsOf(mirror: Pick<MirrorTarget, 'refs'>): readonly CompiledPattern[] | undefined {
-  const { refs } = mirror;
-  if (refs === undefined) return undefined;
-  let patterns = compiledRefs.get(refs);
-  if (patterns === undefined) {
-    patterns = refs.map((pattern) => pattern.split('*'));
-    compiledRefs.set(refs, patterns);
-  }
-  return patterns;
-}
-
-/**
- * Glob match without a regex (nothing to inject, nothing to backtrack): the first piece is a prefix,
- * the last a suffix, and the pieces between are found left to right without overlapping them.
- */
-function matchesCompiled(pieces: CompiledPattern, ref: string): boolean {
-  const first = pieces[0] ?? '';
-  if (pieces.length === 1) return ref === first;
-  const last = pieces[pieces.length - 1] ?? '';
-  if (ref.length < first.length + last.length || !ref.startsWith(first) || !ref.endsWith(last)) return false;
-  const end = ref.length - last.length;
-  let position = first.length;
-  for (let i = 1; i < pieces.length - 1; i += 1) {
-    const piece = pieces[i] ?? '';
-    const found = ref.indexOf(piece, position);
-    if (found === -1 || found + piece.length > end) return false;
-    position = found + piece.length;
-  }
-  return true;
 }
 
 /** Compares against every candidate, not stopping at a match, each comparison in constant time. */

@@ -1,7 +1,7 @@
 /**
  * One entry of `mirrors`: its source (exact or wildcard), its CodeHub repository (by id or by
- * target path), secrets, refs and source credentials. Every problem of the entry is recorded, not
- * only the first; an entry with any problem yields nothing.
+ * target path), secrets, refs, source credentials and commit-status reporting. Every problem of the
+ * entry is recorded, not only the first; an entry with any problem yields nothing.
  */
 
 import { ConfigError } from '../errors';
@@ -14,6 +14,7 @@ import {
   pathSegmentsOf,
   type CompiledTargetTemplate,
 } from './patterns';
+import { readReport } from './report';
 import { MIRROR_BRANCHES, type MirrorBranches, type MirrorTarget, type PathMirror, type WildcardMirror } from './types';
 import { resolveSecret, resolveSecrets, type SecretContext } from './values';
 
@@ -34,6 +35,7 @@ const MIRROR_KEYS: readonly string[] = [
   'username',
   'password',
   'endpoint_uuid',
+  'report',
 ];
 /** DNS labels or an IPv6 literal, optional port: what a normalised identity's host may be. */
 export const HOST = /^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::\d+)?$/;
@@ -68,11 +70,14 @@ export function readMirror(value: unknown, field: string, context: SecretContext
   const username = optional('username', readCredential);
   const password = optional('password', readCredential);
   const endpointUuid = optional('endpoint_uuid', readCredential);
+  const reportValue = own(object, 'report');
+  const report = reportValue === undefined ? undefined : readReport(reportValue, `${field}.report`, context, problems);
   if (problems.count > before || source === undefined) return undefined;
 
   // Object literals, not spreads of a shared settings object: this runs once per mirror, 100,000 times for a large config.
   if (repositoryId !== undefined) {
-    return { kind: 'id', mirror: Object.freeze({ source, repositoryId, secrets, refs, forceFetch, branches, username, password, endpointUuid }) };
+    const mirror: MirrorTarget = { source, repositoryId, secrets, refs, forceFetch, branches, username, password, endpointUuid, report };
+    return { kind: 'id', mirror: Object.freeze(mirror) };
   }
   if (template === undefined) return undefined; // checkRepositoryChoice recorded why
   if (source.includes('*')) {
@@ -90,6 +95,7 @@ export function readMirror(value: unknown, field: string, context: SecretContext
       username,
       password,
       endpointUuid,
+      report,
     };
     return { kind: 'wildcard', mirror: Object.freeze(mirror) };
   }
@@ -98,7 +104,8 @@ export function readMirror(value: unknown, field: string, context: SecretContext
     problems.add(`${field}.target`, 'expands, with this source, to a path that is not a CodeHub path (letters, digits, _ . - only)');
     return undefined;
   }
-  return { kind: 'path', mirror: Object.freeze({ source, target, secrets, refs, forceFetch, branches, username, password, endpointUuid }) };
+  const mirror: PathMirror = { source, target, secrets, refs, forceFetch, branches, username, password, endpointUuid, report };
+  return { kind: 'path', mirror: Object.freeze(mirror) };
 }
 
 /** Exactly one of repository_id and target; a wildcard source needs target. `wildcard` undefined: the source is invalid. */

@@ -1,5 +1,5 @@
 /**
- * Wildcard sources and target templates, pure and regex-free.
+ * Wildcard sources, target templates and ref patterns, pure and regex-free.
  *
  * A wildcard source is `host/segments` where a segment that is exactly `*` matches one or more whole
  * path segments: `github.com/acme/*` matches `github.com/acme/api` and `github.com/acme/sub/api`, not
@@ -9,6 +9,8 @@
  * filled from the concrete source `host/a/b/name`: `{name}` = `name` (the last segment), `{owner}` =
  * `a/b` (the path before it), `{path}` = `a/b/name` (the whole path). Sources are normalised identities,
  * so placeholders are lower-case.
+ *
+ * A ref pattern (a mirror's `refs`) is a ref with `*` standing for any run of characters, `/` included.
  */
 
 /** A wildcard source split once, at load: the host, and its path pieces between `*` segments. */
@@ -132,4 +134,48 @@ export function expandTarget(template: CompiledTargetTemplate, pathSegments: rea
 /** The path segments of an identity `host/a/b/name`: `['a', 'b', 'name']`. */
 export function pathSegmentsOf(identity: string): string[] {
   return identity.split('/').slice(1);
+}
+
+/** A ref pattern split at its `*`s; one piece means an exact ref. */
+export type CompiledRefPattern = readonly string[];
+
+/**
+ * Keyed by a mirror's `refs` list, which the mirrors a wildcard expands to share with it. Filled by
+ * `buildMirrorIndex`; a list from elsewhere is compiled on first use.
+ */
+const compiledRefs = new WeakMap<readonly string[], readonly CompiledRefPattern[]>();
+
+/** Whether `ref` matches `pattern`: exact, or `*` standing for any run of characters, `/` included. */
+export function refMatches(pattern: string, ref: string): boolean {
+  return matchesRefPattern(pattern.split('*'), ref);
+}
+
+/** A `refs` list compiled, once per list. */
+export function compiledRefPatterns(refs: readonly string[]): readonly CompiledRefPattern[] {
+  let patterns = compiledRefs.get(refs);
+  if (patterns === undefined) {
+    patterns = refs.map((pattern) => pattern.split('*'));
+    compiledRefs.set(refs, patterns);
+  }
+  return patterns;
+}
+
+/**
+ * Glob match without a regex (nothing to inject, nothing to backtrack): the first piece is a prefix,
+ * the last a suffix, and the pieces between are found left to right without overlapping them.
+ */
+export function matchesRefPattern(pieces: CompiledRefPattern, ref: string): boolean {
+  const first = pieces[0] ?? '';
+  if (pieces.length === 1) return ref === first;
+  const last = pieces[pieces.length - 1] ?? '';
+  if (ref.length < first.length + last.length || !ref.startsWith(first) || !ref.endsWith(last)) return false;
+  const end = ref.length - last.length;
+  let position = first.length;
+  for (let i = 1; i < pieces.length - 1; i += 1) {
+    const piece = pieces[i] ?? '';
+    const found = ref.indexOf(piece, position);
+    if (found === -1 || found + piece.length > end) return false;
+    position = found + piece.length;
+  }
+  return true;
 }

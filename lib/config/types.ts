@@ -10,6 +10,17 @@ import type { CompiledSourcePattern, CompiledTargetTemplate } from './patterns';
 export type MirrorBranches = 'default' | 'all';
 export const MIRROR_BRANCHES: readonly MirrorBranches[] = Object.freeze(['default', 'all']);
 
+/** How commit statuses ("CodeArts mirror") are reported to the upstream Git host (`report:`). */
+export interface ReportSettings {
+  /** The token the host's status API is called with, resolved; it goes in a header, never in a URL. */
+  readonly token: string;
+  /**
+   * The host's API base: `http:`/`https:`, no credentials, query or fragment, trailing `/` removed.
+   * undefined = the host's usual API (its reporter decides).
+   */
+  readonly apiUrl?: string | undefined;
+}
+
 export interface MirrorTarget {
   /** Normalised identity `host/path` (see `lib/providers/identity.ts`). */
   readonly source: string;
@@ -31,6 +42,8 @@ export interface MirrorTarget {
   readonly username?: string | undefined;
   readonly password?: string | undefined;
   readonly endpointUuid?: string | undefined;
+  /** The mirror's own reporting; replaces its host's `webhooks[host].report`. undefined = its host's. */
+  readonly report?: ReportSettings | undefined;
 }
 
 /**
@@ -71,4 +84,9 @@ export interface MirrorConfig {
   readonly wildcardMirrors: readonly WildcardMirror[];
   /** `status.key`: the bearer key of the status route; undefined = no key configured. */
   readonly statusKey: string | undefined;
+  /**
+   * Host → its `webhooks[host].report`, for the hosts that have one. Always set by `readConfig`;
+   * optional only so configs built by hand (tests) need not name it.
+   */
+  readonly reports?: ReadonlyMap<string, ReportSettings> | undefined;
 }

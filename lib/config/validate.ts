@@ -1,7 +1,7 @@
 /**
- * The schema of the mirror configuration: `webhooks`, `mirrors`, `status`, their fields and types,
- * no unknown keys, no repeated mirror. Every problem in the data is collected and reported at once
- * (`ConfigError.problems`); messages describe values, never quote them.
+ * The schema of the mirror configuration: `webhooks` (each host's secrets and reporting), `mirrors`,
+ * `status`, their fields and types, no unknown keys, no repeated mirror. Every problem in the data is
+ * collected and reported at once (`ConfigError.problems`); messages describe values, never quote them.
  */
 
 import { ConfigError } from '../errors';
@@ -9,7 +9,8 @@ import { hostOf, normaliseConfiguredSource } from '../providers/identity';
 import { checkKeys, ConfigProblems, describe, expectObject, own } from './fields';
 import { HOST, readMirror } from './mirror';
 import { hasPlaceholder } from './patterns';
-import type { MirrorConfig, MirrorTarget, PathMirror, WildcardMirror } from './types';
+import { readReport } from './report';
+import type { MirrorConfig, MirrorTarget, PathMirror, ReportSettings, WildcardMirror } from './types';
 import { resolveSecret, resolveSecrets, type SecretContext } from './values';
 
 export interface MirrorConfigResult {
@@ -19,8 +20,14 @@ export interface MirrorConfigResult {
 }
 
 const ROOT_KEYS: readonly string[] = ['webhooks', 'mirrors', 'status'];
-const WEBHOOK_KEYS: readonly string[] = ['secret'];
+const WEBHOOK_KEYS: readonly string[] = ['secret', 'report'];
 const STATUS_KEYS: readonly string[] = ['key'];
+
+/** What `webhooks` holds, per host: the secrets deliveries are signed with, and the reporting of those that have one. */
+interface Webhooks {
+  readonly secrets: Map<string, readonly string[]>;
+  readonly reports: Map<string, ReportSettings>;
+}
 
 /** A mirror that relies on its host's `webhooks` secrets, whatever its kind: what the warnings need. */
 interface HostSecretUser {
@@ -37,7 +44,7 @@ export function readConfig(data: unknown, context: SecretContext): MirrorConfigR
   const root = expectObject(data, 'MIRROR_CONFIG', 'must be a mapping with the keys webhooks and mirrors');
   const problems = new ConfigProblems();
   checkKeys(root, ROOT_KEYS, '', problems);
-  const webhooks = readWebhooks(own(root, 'webhooks'), context, problems);
+  const { secrets: webhooks, reports } = readWebhooks(own(root, 'webhooks'), context, problems);
   const mirrorList = own(root, 'mirrors');
   let items: readonly unknown[] = [];
   if (mirrorList === undefined) problems.add('mirrors', 'is required (write `mirrors: []` for none)');
@@ -89,6 +96,7 @@ export function readConfig(data: unknown, context: SecretContext): MirrorConfigR
     pathMirrors: Object.freeze(pathMirrors),
     wildcardMirrors: Object.freeze(wildcardMirrors),
     statusKey,
+    reports,
   });
   return { config, warnings: Object.freeze([...collectWarnings(webhooks, items.length, hostSecretUsers), ...warnings]) };
 }
@@ -118,10 +126,10 @@ function collectWarnings(
   return warnings;
 }
 
-function readWebhooks(value: unknown, context: SecretContext, problems: ConfigProblems): Map<string, readonly string[]> {
-  const webhooks = new Map<string, readonly string[]>();
+function readWebhooks(value: unknown, context: SecretContext, problems: ConfigProblems): Webhooks {
+  const webhooks: Webhooks = { secrets: new Map(), reports: new Map() };
   if (value === undefined) return webhooks;
-  const object = problems.attempt(() => expectObject(value, 'webhooks', 'must be a mapping of host to { secret }'));
+  const object = problems.attempt(() => expectObject(value, 'webhooks', 'must be a mapping of host to { secret, report }'));
   if (object === undefined) return webhooks;
   const fieldOfHost = new Map<string, string>();
   for (const key of Object.keys(object)) {
@@ -137,18 +145,28 @@ function readWebhooks(value: unknown, context: SecretContext, problems: ConfigPr
       continue;
     }
     fieldOfHost.set(host, field);
-    const secrets = problems.attempt(() => readWebhook(own(object, key), field, context, problems));
-    if (secrets !== undefined) webhooks.set(host, secrets);
+    const { secrets, report } = readWebhook(own(object, key), field, context, problems);
+    if (secrets !== undefined) webhooks.secrets.set(host, secrets);
+    if (report !== undefined) webhooks.reports.set(host, report);
   }
   return webhooks;
 }
 
-function readWebhook(value: unknown, field: string, context: SecretContext, problems: ConfigProblems): readonly string[] | undefined {
-  const entry = expectObject(value, field, 'must be a mapping with the key secret');
+/** One `webhooks[host]`; a part with a problem (recorded) is undefined, so the other is still checked. */
+function readWebhook(
+  value: unknown,
+  field: string,
+  context: SecretContext,
+  problems: ConfigProblems,
+): { readonly secrets?: readonly string[] | undefined; readonly report?: ReportSettings | undefined } {
+  const entry = problems.attempt(() => expectObject(value, field, 'must be a mapping with the key secret (and optionally report)'));
+  if (entry === undefined) return {};
   checkKeys(entry, WEBHOOK_KEYS, field, problems);
   const secret = own(entry, 'secret');
-  if (secret === undefined) throw new ConfigError(`${field}.secret`, 'is required');
-  return resolveSecrets(secret, `${field}.secret`, context);
+  if (secret === undefined) problems.add(`${field}.secret`, 'is required');
+  const secrets = secret === undefined ? undefined : problems.attempt(() => resolveSecrets(secret, `${field}.secret`, context));
+  const report = own(entry, 'report');
+  return { secrets, report: report === undefined ? undefined : readReport(report, `${field}.report`, context, problems) };
 }
 
 function readStatus(value: unknown, context: SecretContext, problems: ConfigProblems): string | undefined {

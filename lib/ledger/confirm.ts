@@ -124,12 +124,16 @@ type Env = Readonly<Record<string, string | undefined>>;
  */
 export function confirmSettingsFromEnv(env: Env): ConfirmSettings {
   return {
-    confirmAfterSeconds: readInteger(env, 'CONFIRM_AFTER_SECONDS', MAX_DELAY_SECONDS) ?? DEFAULT_CONFIRM_SETTINGS.confirmAfterSeconds,
-    giveUpAfterMinutes: readInteger(env, 'CONFIRM_GIVE_UP_AFTER_MINUTES', 14 * 24 * 60) ?? DEFAULT_CONFIRM_SETTINGS.giveUpAfterMinutes,
+    confirmAfterSeconds: readEnvInteger(env, 'CONFIRM_AFTER_SECONDS', MAX_DELAY_SECONDS) ?? DEFAULT_CONFIRM_SETTINGS.confirmAfterSeconds,
+    giveUpAfterMinutes: readEnvInteger(env, 'CONFIRM_GIVE_UP_AFTER_MINUTES', 14 * 24 * 60) ?? DEFAULT_CONFIRM_SETTINGS.giveUpAfterMinutes,
   };
 }
 
-function readInteger(env: Env, name: string, max: number): number | undefined {
+/**
+ * `env[name]` as an integer from 1 to `max`; undefined when unset or blank.
+ * @throws ConfigError naming the variable otherwise
+ */
+export function readEnvInteger(env: Env, name: string, max: number): number | undefined {
   const text = env[name]?.trim();
   if (text === undefined || text === '') return undefined;
   const value = Number(text);
@@ -156,3 +160,11 @@ export function checkIsOverdue(arrivedAt: number, attempts: number, now: number,
   const giveUpAt = arrivedAt + settings.giveUpAfterMinutes * 60_000;
   return now > Math.min(dueAt, giveUpAt) + CHECK_GRACE_SECONDS * 1000;
 }
+
+/** The `lastError` codes of a push the worker gave up without a CodeHub error to name. */
+export const GiveUpCodes = {
+  /** The mirror did not show the push by the give-up time. */
+  NOT_MIRRORED: 'PUSH_NOT_MIRRORED',
+  /** The mirror is no longer in the config for the push's source: nothing would ever trigger it. */
+  NOT_CONFIGURED: 'MIRROR_NOT_CONFIGURED',
+} as const;

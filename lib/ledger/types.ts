@@ -5,7 +5,7 @@
  * however late a duplicate message or a slow container arrives.
  */
 
-import type { RefChange } from '../providers/types';
+import type { ProviderId, RefChange } from '../providers/types';
 import type { ConfirmedHead } from './confirm';
 import type { RefToConfirm } from './refs';
 
@@ -59,6 +59,11 @@ export interface LedgerEntry {
   /** `pushKey` of the push: what a replay is recognised by. */
   readonly key: string;
   readonly source: string;
+  /**
+   * The kind of Git host that delivered the push: which commit-status API its mirrors' states are
+   * reported to (issue 13). Undefined for CodeCommit, which has none.
+   */
+  readonly provider?: ProviderId | undefined;
   readonly refs: readonly RefChange[];
   readonly arrivedAt: number;
   /** Derived from the mirrors' states (`overallState`), stored for queries. */

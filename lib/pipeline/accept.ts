@@ -17,12 +17,12 @@ import { isReplay, noRefPushKey, pushIdOf, pushKey } from '../ledger/push-id';
 import { refsToConfirm, type RefToConfirm } from '../ledger/refs';
 import type { LedgerEntry, LedgerMirror } from '../ledger/types';
 import type { Logger } from '../observability/log';
-import type { Push } from '../providers/types';
+import type { ProviderId, Push } from '../providers/types';
 import type { Durable } from './durable';
 import { AwsCallError } from './aws-call';
 import { mirrorKeyOf } from './ledger-items';
 import type { DeliveryOutcome, PushSummary, Sender } from './outcome';
-import type { ConfirmTask } from './push-queue';
+import type { ConfirmTask, ReportTask } from './push-queue';
 import { isDeferrable, type Failure, type Job, type MirrorSyncer, type SyncTarget } from './sync';
 
 /** Occurrences of one key tried before giving up on finding a free `push_id`: far beyond any real history. */
@@ -33,10 +33,14 @@ export interface AcceptContext {
   readonly syncMirrors: MirrorSyncer;
   readonly logger: Logger;
   readonly now: () => number;
+  /** Whether a mirror's state is reported upstream (`isReported`): its report task goes out beside the record. @default none is */
+  readonly isReported?: ((target: SyncTarget) => boolean) | undefined;
 }
 
 export interface AcceptRequest {
   readonly push: Push;
+  /** The kind of host that delivered it (undefined: CodeCommit): where its states are reported. */
+  readonly provider?: ProviderId | undefined;
   /** The host's delivery id, when it sends one: what a push naming no ref is known by. */
   readonly deliveryId?: string | undefined;
   readonly mirrors: readonly SyncTarget[];
@@ -70,7 +74,7 @@ export async function acceptPush(context: AcceptContext, request: AcceptRequest)
     const key = push.refs.length > 0 ? pushKey(push.source, push.refs) : noRefPushKey(push.source, request.deliveryId ?? randomUUID());
     const found = await identify(context.durable, key, push);
     if (found.kind === 'seen') return { kind: 'known-push', entry: found.entry };
-    return await recordAndSync(context, request, entryOf(found.pushId, key, push, planned, context.now()), planned);
+    return await recordAndSync(context, request, entryOf(found.pushId, key, request, planned, context.now()), planned);
   } catch (error) {
     // A LedgerStoreError or QueueError (both AwsCallErrors): told apart by code, so the SDK stays off this module.
     if (!(error instanceof AwsCallError) || !DURABLE_CODES.has(error.code)) throw error;
@@ -134,7 +138,7 @@ async function stillLatest(durable: Durable, entry: LedgerEntry, push: Push): Pr
   return isReplay(entry.pushId, refs, new Map(latest.flatMap(([ref, id]) => (id === undefined ? [] : [[ref, id] as const]))));
 }
 
-function entryOf(pushId: string, key: string, push: Push, planned: readonly PlannedMirror[], arrivedAt: number): LedgerEntry {
+function entryOf(pushId: string, key: string, { push, provider }: AcceptRequest, planned: readonly PlannedMirror[], arrivedAt: number): LedgerEntry {
   const mirrors: LedgerMirror[] = planned.map(({ target, refs }) => ({
     repositoryId: 'repositoryId' in target ? target.repositoryId : 0,
     ...('target' in target ? { target: target.target } : {}),
@@ -143,7 +147,7 @@ function entryOf(pushId: string, key: string, push: Push, planned: readonly Plan
     jids: [],
     attempts: 0,
   }));
-  return { pushId, key, source: push.source, refs: push.refs, arrivedAt, state: 'received', mirrors };
+  return { pushId, key, source: push.source, ...(provider === undefined ? {} : { provider }), refs: push.refs, arrivedAt, state: 'received', mirrors };
 }
 
 async function recordAndSync(context: AcceptContext, request: AcceptRequest, entry: LedgerEntry, planned: readonly PlannedMirror[]): Promise<Accepted> {
@@ -159,7 +163,9 @@ async function recordAndSync(context: AcceptContext, request: AcceptRequest, ent
     const [recorded] = await Promise.all([store.recordPush(entry), ...tasks.map((task) => queue.sendConfirm(task, confirm.confirmAfterSeconds))]);
     return recorded.kind === 'exists' ? recorded.entry : undefined;
   })();
+  const reports = queueReports(context, entry, planned, request.log);
   const [recorded, synced] = await Promise.allSettled([record, sync]);
+  await reports;
   // No durable record, no 2xx: whatever CodeHub answered, the host must redeliver.
   if (recorded.status === 'rejected') throw recorded.reason;
   if (synced.status === 'rejected') throw synced.reason;
@@ -170,6 +176,27 @@ async function recordAndSync(context: AcceptContext, request: AcceptRequest, ent
   const { jobs, failures } = synced.value;
   await noteSyncOutcome(context, entry, tasks, jobs, failures, request.log);
   return { kind: 'recorded', pushId: entry.pushId, jobs, failures, codehubMs, attempted: planned.length };
+}
+
+/** Seconds before a report task is seen: the record is committed by then (the worker looks again if not). */
+const REPORT_DELAY_SECONDS = 1;
+
+/**
+ * Queues the pending commit status of each reported mirror. Best effort: a task not queued is a WARN
+ * line, never a 5xx (the push is safe without it), and the final status is queued by the confirm.
+ */
+async function queueReports(context: AcceptContext, entry: LedgerEntry, planned: readonly PlannedMirror[], log: Record<string, unknown>): Promise<void> {
+  const { isReported } = context;
+  if (isReported === undefined) return;
+  const tasks: ReportTask[] = planned
+    .filter(({ target }) => isReported(target))
+    .map(({ key }) => ({ v: 1, kind: 'report', push_id: entry.pushId, mirror: key, attempt: 1, arrived_at: entry.arrivedAt }));
+  if (tasks.length === 0) return;
+  await nextTurn();
+  const sent = await Promise.allSettled(tasks.map((task) => context.durable.queue.sendReport(task, REPORT_DELAY_SECONDS)));
+  for (const result of sent) {
+    if (result.status === 'rejected') context.logger.warn('commit status not queued', { ...log, pushId: entry.pushId, error: result.reason });
+  }
 }
 
 /**

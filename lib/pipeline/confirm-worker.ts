@@ -12,15 +12,17 @@
 
 import type { RepositoryResolver } from '../codehub/repository-resolver';
 import type { MirrorIndex } from '../config/mapping';
-import type { ConfirmDecision, ConfirmSettings, ConfirmedHead } from '../ledger/confirm';
+import { GiveUpCodes, type ConfirmDecision, type ConfirmSettings, type ConfirmedHead } from '../ledger/confirm';
 import type { LedgerEntry, LedgerMirror, LedgerState } from '../ledger/types';
 import type { Logger } from '../observability/log';
 import { checkMirror, configuredMirror, ledgerErrorOf, type CheckContext, type ConfirmCodeHub, type ReadFailure } from './confirm-check';
 import { LedgerErrorCodes, LedgerStoreError, mirrorKeyOf, type LedgerStore, type MirrorUpdate } from './ledger-store';
-import type { ConfirmTask, PushQueue, QueueTask } from './push-queue';
+import type { ConfirmTask, FailedNotice, PushQueue } from './push-queue';
+import { isReported } from './report-plan';
 import { createMirrorSyncer, isDeferrable, type SyncTarget } from './sync';
 
 export type { ConfirmCodeHub } from './confirm-check';
+export { GiveUpCodes } from '../ledger/confirm';
 
 export type WorkerMetric = 'PushesMirrored' | 'PushesFailed' | 'SyncRetriggered';
 
@@ -30,14 +32,6 @@ export interface WorkerMetrics {
   /** `ConfirmLag`: from the push's arrival to the check that proved it mirrored. */
   milliseconds(name: 'ConfirmLag', ms: number): void;
 }
-
-/** The `lastError` codes of a push the worker gave up without a CodeHub error to name. */
-export const GiveUpCodes = {
-  /** The mirror did not show the push by the give-up time. */
-  NOT_MIRRORED: 'PUSH_NOT_MIRRORED',
-  /** The mirror is no longer in the config for the push's source: nothing would ever trigger it. */
-  NOT_CONFIGURED: 'MIRROR_NOT_CONFIGURED',
-} as const;
 
 export interface ConfirmWorkerOptions {
   readonly store: LedgerStore;
@@ -78,13 +72,16 @@ export type TaskOutcome = OutcomeBase &
     | { readonly kind: 'dropped'; readonly reason: string }
   );
 
+/** What the confirm worker takes: a check, or a failed push's notice redriven from the DLQ. */
+export type CheckTask = ConfirmTask | FailedNotice;
+
 export interface ConfirmWorker {
-  handle(task: QueueTask): Promise<TaskOutcome>;
+  handle(task: CheckTask): Promise<TaskOutcome>;
 }
 
 /** One task's facts, read once. */
 interface Run {
-  readonly task: QueueTask;
+  readonly task: CheckTask;
   readonly entry: LedgerEntry;
   readonly mirror: LedgerMirror;
   readonly deadline: number;
@@ -103,7 +100,7 @@ export function createConfirmWorker(options: ConfirmWorkerOptions): ConfirmWorke
   // One syncer per container: tasks of one repository in a batch share a single identical trigger.
   const sync = createMirrorSyncer({ codehub: options.codehub, logger, resolver: options.resolver, now });
 
-  async function handle(task: QueueTask): Promise<TaskOutcome> {
+  async function handle(task: CheckTask): Promise<TaskOutcome> {
     const base = { pushId: task.push_id, mirror: task.mirror };
     const entry = await store.getPush(task.push_id);
     if (entry === undefined) return dropped(base, 'the ledger has no such push');
@@ -177,6 +174,7 @@ export function createConfirmWorker(options: ConfirmWorkerOptions): ConfirmWorke
     metrics?.count('PushesMirrored');
     metrics?.milliseconds('ConfirmLag', lagMs);
     logger.info('push mirrored', { ...run.base, heads, lagMs, attempt: run.task.attempt });
+    await queueReport(run);
     return { ...run.base, kind: 'mirrored', heads, lagMs };
   }
 
@@ -220,7 +218,16 @@ export function createConfirmWorker(options: ConfirmWorkerOptions): ConfirmWorke
     }
     logger.error('push failed', { ...run.base, ...pushedShas(run.entry), code: error.code, reason: error.message, attempt: run.task.attempt });
     metrics?.count('PushesFailed');
+    await queueReport(run);
     return { ...run.base, kind: 'failed', code: error.code, reason: error.message };
+  }
+
+  /** The final commit status, when the mirror's state is reported: best effort, a WARN line if not queued. */
+  async function queueReport(run: Run): Promise<void> {
+    const configured = configuredMirror(options.index, run.entry.source, run.task.mirror);
+    if (!isReported(options.index, run.entry.provider, configured ?? { source: run.entry.source, report: undefined })) return;
+    const task = { ...asConfirmTask(run.task), kind: 'report', attempt: 1 } as const;
+    await queue.sendReport(task, 0).catch((error: unknown) => logger.warn('commit status not queued', { ...run.base, error }));
   }
 
   /**
@@ -240,7 +247,7 @@ export function createConfirmWorker(options: ConfirmWorkerOptions): ConfirmWorke
   return { handle };
 }
 
-function asConfirmTask(task: QueueTask): ConfirmTask {
+function asConfirmTask(task: CheckTask): ConfirmTask {
   return { v: 1, kind: 'confirm', push_id: task.push_id, mirror: task.mirror, attempt: task.attempt, arrived_at: task.arrived_at };
 }
 

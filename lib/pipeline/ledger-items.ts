@@ -11,7 +11,7 @@
  * `expires_at` (epoch seconds, the table's TTL).
  */
 
-import type { RefChange } from '../providers/types';
+import type { ProviderId, RefChange } from '../providers/types';
 import type { ConfirmedHead } from '../ledger/confirm';
 import type { RefToConfirm } from '../ledger/refs';
 import { nextState, overallState, type LedgerEntry, type LedgerError, type LedgerEvent, type LedgerMirror, type LedgerState } from '../ledger/types';
@@ -41,6 +41,7 @@ export interface PushItem {
   readonly push_id: string;
   readonly key: string;
   readonly source: string;
+  readonly provider?: ProviderId | undefined;
   readonly refs: readonly RefChange[];
   readonly arrived_at: number;
   readonly state: LedgerState;
@@ -88,6 +89,7 @@ export function pushItemOf(entry: LedgerEntry, retentionDays: number, version = 
     push_id: entry.pushId,
     key: entry.key,
     source: entry.source,
+    provider: entry.provider,
     refs: entry.refs.map(({ ref, before, after, deleted }) => ({ ref, before, after, deleted })),
     arrived_at: entry.arrivedAt,
     state: overallState(entry.mirrors),
@@ -156,7 +158,16 @@ export function mirrorOf(item: MirrorItem): LedgerMirror {
 export function entryOf(push: PushItem, mirrors: readonly MirrorItem[]): LedgerEntry {
   const byKey = new Map(mirrors.map((item) => [item.mirror_key, mirrorOf(item)]));
   const ordered = push.mirror_keys.flatMap((key) => byKey.get(key) ?? []);
-  return { pushId: push.push_id, key: push.key, source: push.source, refs: push.refs, arrivedAt: push.arrived_at, state: overallState(ordered), mirrors: ordered };
+  return {
+    pushId: push.push_id,
+    key: push.key,
+    source: push.source,
+    ...(push.provider === undefined ? {} : { provider: push.provider }),
+    refs: push.refs,
+    arrivedAt: push.arrived_at,
+    state: overallState(ordered),
+    mirrors: ordered,
+  };
 }
 
 /** One push of a mirror as the by_mirror index holds it: what a status row shows, without reading the push. */

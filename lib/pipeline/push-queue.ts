@@ -36,7 +36,16 @@ export interface FailedNotice extends Omit<ConfirmTask, 'kind'> {
   readonly failed_at: number;
 }
 
-export type QueueTask = ConfirmTask | FailedNotice;
+/**
+ * Report a push's state in one mirror as a commit status upstream (issue 13): the worker reads the
+ * state from the ledger when it runs, so a late or repeated task reports the truth of that moment.
+ * `attempt` counts this report's sends (1 = first); `arrived_at` is the push's arrival.
+ */
+export interface ReportTask extends Omit<ConfirmTask, 'kind'> {
+  readonly kind: 'report';
+}
+
+export type QueueTask = ConfirmTask | FailedNotice | ReportTask;
 
 export type ParsedTask = { readonly ok: true; readonly task: QueueTask } | { readonly ok: false; readonly problem: string };
 
@@ -69,6 +78,8 @@ export type SendResult = { readonly kind: 'sent'; readonly messageId: string };
 export interface PushQueue {
   /** Puts a confirm task on the queue, visible after `delaySeconds` (clamped to 0..900, whole seconds). */
   sendConfirm(task: ConfirmTask, delaySeconds: number): Promise<SendResult>;
+  /** Puts a report task on the queue, visible after `delaySeconds` (clamped like `sendConfirm`'s). */
+  sendReport(task: ReportTask, delaySeconds: number): Promise<SendResult>;
   /** Puts a message naming the push on the DLQ: the push is failed. */
   sendFailed(task: ConfirmTask, reason: string, failedAt?: number): Promise<SendResult>;
   /** Releases a client the queue created (an injected one stays the caller's). */
@@ -114,6 +125,7 @@ export function createPushQueue(options: PushQueueOptions): PushQueue {
 
   return {
     sendConfirm: (task, delaySeconds) => send(options.queueUrl, confirmFields(task), clampDelaySeconds(delaySeconds)),
+    sendReport: (task, delaySeconds) => send(options.queueUrl, { ...confirmFields(task), kind: 'report' }, clampDelaySeconds(delaySeconds)),
     sendFailed: (task, reason, failedAt = Date.now()) =>
       send(options.deadLetterUrl, { ...confirmFields(task), kind: 'failed', reason: reasonText(reason), failed_at: failedAt }, 0),
     close: () => {
@@ -123,7 +135,7 @@ export function createPushQueue(options: PushQueueOptions): PushQueue {
 }
 
 /** The task's own fields only (a caller's object may carry more; the wire format takes no others). */
-function confirmFields(task: ConfirmTask): ConfirmTask {
+function confirmFields(task: Pick<ConfirmTask, 'push_id' | 'mirror' | 'attempt' | 'arrived_at'>): ConfirmTask {
   return { v: 1, kind: 'confirm', push_id: task.push_id, mirror: task.mirror, attempt: task.attempt, arrived_at: task.arrived_at };
 }
 
@@ -166,7 +178,7 @@ function isText(value: unknown, max: number): value is string {
 }
 
 /**
- * Reads a queue message body: a `confirm` task or a `failed` notice of version 1, with exactly its
+ * Reads a queue message body: a `confirm` or `report` task or a `failed` notice of version 1, with exactly its
  * fields. Never throws; a refusal names the first field at fault, never the value.
  */
 export function parseTask(body: string): ParsedTask {
@@ -180,8 +192,8 @@ export function parseTask(body: string): ParsedTask {
   }
   if (!isRecord(value)) return refuse('body is not a JSON object');
   if (value.v !== 1) return refuse('v is not a version this bridge reads (1)');
-  if (value.kind !== 'confirm' && value.kind !== 'failed') return refuse('kind is neither confirm nor failed');
-  const fields: readonly string[] = value.kind === 'confirm' ? CONFIRM_FIELDS : FAILED_FIELDS;
+  if (value.kind !== 'confirm' && value.kind !== 'failed' && value.kind !== 'report') return refuse('kind is not confirm, failed or report');
+  const fields: readonly string[] = value.kind === 'failed' ? FAILED_FIELDS : CONFIRM_FIELDS;
   const unknown = Object.keys(value).find((key) => !fields.includes(key));
   if (unknown !== undefined) return refuse(`unexpected field ${JSON.stringify(unknown.slice(0, 40))}`);
   if (typeof value.push_id !== 'string' || !PUSH_ID.test(value.push_id)) return refuse('push_id is not a push id');
@@ -190,6 +202,7 @@ export function parseTask(body: string): ParsedTask {
   if (!isEpochMs(value.arrived_at)) return refuse('arrived_at is not a time in epoch ms');
   const confirm: ConfirmTask = { v: 1, kind: 'confirm', push_id: value.push_id, mirror: value.mirror, attempt: value.attempt, arrived_at: value.arrived_at };
   if (value.kind === 'confirm') return { ok: true, task: confirm };
+  if (value.kind === 'report') return { ok: true, task: { ...confirm, kind: 'report' } };
   if (!isText(value.reason, MAX_REASON_LENGTH)) return refuse('reason is not text');
   if (!isEpochMs(value.failed_at)) return refuse('failed_at is not a time in epoch ms');
   return { ok: true, task: { ...confirm, kind: 'failed', reason: value.reason, failed_at: value.failed_at } };

@@ -12,6 +12,7 @@ import type { Delivery, Provider, Push } from '../providers/types';
 import { acceptPush, deliveryOutcomeOf } from './accept';
 import type { Durable } from './durable';
 import { createMemoryIdempotencyStore, deliveryKey, type IdempotencyStore } from './idempotency';
+import { isReported } from './report-plan';
 import { conclude, type Concluded, type DeliveryOutcome, type PushSummary, type Sender } from './outcome';
 import { budgetFor, DEFAULT_MAX_BODY_BYTES, type BudgetMs } from './settings';
 import { createMirrorSyncer, type MirrorSyncerOptions, type SyncTarget } from './sync';
@@ -131,8 +132,9 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
 
     const log = { requestId: genuine.requestId, host: sender.host, deliveryId: sender.deliveryId };
     if (options.durable) {
-      const context = { durable: options.durable, syncMirrors, logger, now };
-      const accepted = await acceptPush(context, { push: read.push, deliveryId: sender.deliveryId, mirrors: selected.mirrors, deadline: genuine.deadline, log });
+      const provider = genuine.provider.id;
+      const context = { durable: options.durable, syncMirrors, logger, now, isReported: (target: SyncTarget) => isReported(index, provider, target) };
+      const accepted = await acceptPush(context, { push: read.push, provider: genuine.provider.id, deliveryId: sender.deliveryId, mirrors: selected.mirrors, deadline: genuine.deadline, log });
       return deliveryOutcomeOf(accepted, { sender, push, budgetMs: genuine.budgetMs });
     }
     const callStarted = now();

@@ -4,7 +4,6 @@
  */
 
 import { hostOf } from '../providers/identity';
-import { ProviderIds, type ProviderId } from '../providers/types';
 import { azureDevOpsReporter } from './azure-devops';
 import { bitbucketReporter } from './bitbucket';
 import { bitbucketDcReporter } from './bitbucket-dc';
@@ -13,6 +12,7 @@ import { githubReporter } from './github';
 import { gitlabReporter } from './gitlab';
 import type { ReportHost, StatusReporter } from './types';
 
+export { reportHostOf } from './hosts';
 export { describeMirror, mirrorStatus, statusContext, type MirrorProgress, type MirrorStatusOptions } from './describe';
 export {
   DEFAULT_CONTEXT,
@@ -39,33 +39,6 @@ export const REPORTERS: Readonly<Record<ReportHost, StatusReporter>> = {
 /** The reporter for `host`. */
 export function reporterFor(host: ReportHost): StatusReporter {
   return REPORTERS[host];
-}
-
-const BITBUCKET_CLOUD_HOST = 'bitbucket.org';
-
-/**
- * Which status API a push's provider and source host call for; undefined for Gitee, GitCode and
- * Gogs, which have no commit-status API that could be verified. (CodeCommit pushes come from no
- * provider, and report nothing.)
- */
-export function reportHostOf(provider: ProviderId, sourceHost: string): ReportHost | undefined {
-  switch (provider) {
-    case ProviderIds.github:
-      return 'github';
-    case ProviderIds.gitlab:
-      return 'gitlab';
-    case ProviderIds.gitea:
-    case ProviderIds.forgejo:
-      return 'gitea';
-    case ProviderIds.bitbucket:
-      return sourceHost === BITBUCKET_CLOUD_HOST ? 'bitbucket' : 'bitbucket-dc';
-    case ProviderIds.azureDevops:
-      return 'azure-devops';
-    case ProviderIds.gogs:
-    case ProviderIds.gitee:
-    case ProviderIds.gitcode:
-      return undefined;
-  }
 }
 
 /** A source identity's two halves, as `StatusReporter` takes them: `github.com` and `acme/api`. */

@@ -86,7 +86,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await demo?.stack.stop();
+  await demo?.stop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 

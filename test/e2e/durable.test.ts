@@ -6,6 +6,7 @@ import { ReceiveMessageCommand, SendMessageCommand, SetQueueAttributesCommand, S
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildDelivery } from '../../dev/deliveries';
 import { startStack, type Stack, type StackDurable } from '../../dev/stack';
+import { startStatusHost, type StatusHost } from '../../dev/status-host';
 import { createUpstream, type Upstream } from '../../dev/upstream';
 import type { LedgerState, PushStatus } from '../../lib/ledger/types';
 import { parseTask, type QueueTask } from '../../lib/pipeline/push-queue';
@@ -20,6 +21,7 @@ import { parseTask, type QueueTask } from '../../lib/pipeline/push-queue';
 
 const SECRET = 'e2e-durable-webhook-secret';
 const STATUS_KEY = 'e2e-durable-status-key';
+const REPORT_TOKEN = 'e2e-durable-report-token';
 const SYNCED_ID = 801;
 const REFUSED_ID = 802;
 const RUNNING_ID = 803;
@@ -36,6 +38,8 @@ let dataDir: string;
 let stack: Stack;
 let durable: StackDurable;
 let upstream: Upstream;
+/** The fake GitHub status API every mirror here reports to. */
+let statusHost: StatusHost;
 let output = '';
 /** The push of the mirror that never catches up, sent first so its give-up time runs beside the other tests. */
 let never: { pushId: string; sha: string; sentAt: number };
@@ -110,8 +114,9 @@ beforeAll(async () => {
   upstream = await createUpstream(join(dataDir, 'upstream'));
   await upstream.commit('initial');
   const ids = [SYNCED_ID, REFUSED_ID, RUNNING_ID, NEVER_ID];
+  statusHost = await startStatusHost();
   const config = {
-    webhooks: { 'github.com': { secret: SECRET } },
+    webhooks: { 'github.com': { secret: SECRET, report: { token: REPORT_TOKEN, api_url: statusHost.apiUrl('github') } } },
     mirrors: ids.map((id) => ({ source: `github.com/${repo(id)}`, repository_id: id })),
     status: { key: STATUS_KEY },
   };
@@ -154,6 +159,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
+  await statusHost?.close();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -174,6 +180,24 @@ describe('the durable pipeline end to end: push → ledger → queue → worker 
     expect((await emulator().mirrorRefs(SYNCED_ID))['refs/heads/main']).toBe(sha);
   });
 
+  it('reports the push on its commit upstream: pending "CodeArts mirror", then success once the mirror holds it', { timeout: 60_000 }, async () => {
+    // Prepare
+    const sha = await upstream.commit('reported work');
+    // Act
+    const status = await settled(pushIdOf(await push(SYNCED_ID, 'refs/heads/main', sha)), 30_000);
+    const statuses = await statusHost.waitFor((received) => received.some((one) => one.sha === sha && one.state === 'success'), 20_000);
+    // Assess
+    expect(status.state).toBe('mirrored');
+    const onSha = statuses.filter((one) => one.sha === sha);
+    expect(onSha.map((one) => one.state)).toEqual(['pending', 'success']);
+    expect(onSha.map((one) => [one.api, one.repository, one.context, one.authorization])).toEqual([
+      ['github', repo(SYNCED_ID), 'CodeArts mirror', 'present'],
+      ['github', repo(SYNCED_ID), 'CodeArts mirror', 'present'],
+    ]);
+    expect(onSha[0]?.description).toBe(`mirroring to CodeArts repository ${SYNCED_ID}`);
+    expect(onSha[1]?.description).toMatch(new RegExp(`^mirrored to CodeArts repository ${SYNCED_ID} at \\d{4}-\\d\\d-\\d\\dT`));
+    expect(output).not.toContain(REPORT_TOKEN);
+  });
   it('mirrors a second push that lands while the first push\'s job is running, after exactly one re-trigger', { timeout: 60_000 }, async () => {
     // Prepare
     const first = await upstream.commit('first push');
@@ -230,6 +254,11 @@ describe('the durable pipeline end to end: push → ledger → queue → worker 
     await vi.waitFor(() => expect(errorLines().length).toBeGreaterThan(0), { timeout: 10_000, interval: 200 });
     // Every batch reached the worker and came back with its answer: the loop reported no failure.
     expect(output).not.toContain('worker loop:');
+    // Upstream, the commit's status ends in failure, with the reason.
+    const statuses = await statusHost.waitFor((received) => received.some((one) => one.sha === never.sha && one.state === 'failure'), 20_000);
+    const onSha = statuses.filter((one) => one.sha === never.sha);
+    expect(onSha.map((one) => one.state)).toEqual(['pending', 'failure']);
+    expect(onSha[1]?.description).toMatch(/^not mirrored to CodeArts repository 804: refs\/heads\/main/);
   });
   it('queues every delivery while CodeHub refuses every call for 60 s (202), and mirrors them all once it recovers: 0 lost', { timeout: 180_000 }, async () => {
     // Prepare: the outage began in beforeAll and ends OUTAGE_MS later.

@@ -17,7 +17,7 @@ import { pushIdOf, pushKey } from '../../lib/ledger/push-id';
 import { refsToConfirm } from '../../lib/ledger/refs';
 import type { LedgerEntry, LedgerMirror } from '../../lib/ledger/types';
 import type { Logger } from '../../lib/observability/log';
-import { createConfirmWorker, type ConfirmWorker, type WorkerMetric } from '../../lib/pipeline/confirm-worker';
+import { createConfirmWorker, type CheckTask, type ConfirmWorker, type WorkerMetric } from '../../lib/pipeline/confirm-worker';
 import { createLedgerStore, type LedgerStore } from '../../lib/pipeline/ledger-store';
 import { createPushQueue, parseTask, type ConfirmTask, type PushQueue, type QueueTask } from '../../lib/pipeline/push-queue';
 import type { RefChange } from '../../lib/providers/types';
@@ -84,6 +84,12 @@ afterAll(async () => {
   }
   await rm(root, { recursive: true, force: true });
 });
+
+/** A task the confirm worker takes (a report task here would be a bug of the test). */
+function checkTask(task: QueueTask): CheckTask {
+  if (task.kind === 'report') throw new Error('expected a confirm task, got a report task');
+  return task;
+}
 
 function clientWith(secretKey: string, accessKey: string): CodeHubClient {
   // No retries: each test counts the calls the worker decided to make.
@@ -222,7 +228,7 @@ describe('createConfirmWorker: confirming', () => {
     emulator.clearSyncDelay(repo.id);
     await emulator.waitForIdle();
     const next = await receiveFor(queueUrl, entry.pushId, 10_000);
-    const second = await worker.handle(next.task);
+    const second = await worker.handle(checkTask(next.task));
     // Assess
     expect(first).toMatchObject({ kind: 'checked', delaySeconds: 2 });
     expect(afterFirst).toMatchObject({ state: 'triggered', attempts: 1 });
@@ -468,7 +474,7 @@ describe('createConfirmWorker: giving up, retrying and doing nothing', () => {
     await syncNow(repo);
     const late = await recordPush(repo, [change('refs/heads/main', repo.first, pushed)], { state: 'failed' });
     const missing = await recordPush(repo, [change('refs/heads/side', ZERO, 'd'.repeat(40))], { state: 'failed' });
-    const notice = (entry: LedgerEntry): QueueTask => ({ ...taskOf(entry, 5), kind: 'failed', reason: 'given up', failed_at: Date.now() });
+    const notice = (entry: LedgerEntry): CheckTask => ({ ...taskOf(entry, 5), kind: 'failed', reason: 'given up', failed_at: Date.now() });
     const { worker } = harness([mirrorTarget(repo)]);
     emulator.clearCalls();
     // Act
