@@ -26,6 +26,8 @@ export interface DemoStackOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly onOutput?: (text: string) => void;
   readonly emulatorLog?: (line: string) => void;
+  /** One line per commit status the fake hosts receive. */
+  readonly statusHostLog?: (line: string) => void;
   /** The durable pipeline; `false` runs the stateless bridge. @default on, the ledger under `{dataDir}/dynamodb` */
   readonly durable?: false | DurableStackOptions;
 }
@@ -79,7 +81,7 @@ export async function startDemoStack(options: DemoStackOptions): Promise<DemoSta
 
   const upstreamPath = join(dataDir, 'demo-upstream');
   if (!existsSync(join(upstreamPath, '.git'))) await (await createUpstream(upstreamPath)).commit('initial commit');
-  const statusHost = await startStatusHost({ port: options.statusHostPort ?? 0 });
+  const statusHost = await startStatusHost({ port: options.statusHostPort ?? 0, ...(options.statusHostLog ? { log: options.statusHostLog } : {}) });
   const stack = await startStack({
     port: options.port,
     emulator: {

@@ -54,6 +54,7 @@ async function main(): Promise<void> {
       env,
       onOutput,
       emulatorLog: (line) => process.stdout.write(`[codehub-emulator] ${line}\n`),
+      statusHostLog: (line) => process.stdout.write(`[git-host-statuses] ${line}\n`),
     });
     stop = () => demo.stop();
     process.stdout.write(demoBanner(demo));

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startStatusHost, type StatusHost } from '../../dev/status-host';
+import { startStatusHost, type ReceivedStatus, type StatusHost } from '../../dev/status-host';
 import { reporterFor, type CommitStatus, type ReportHost, type StatusRequest } from '../../lib/report/index';
 import { SHA1, SHA256, TARGET_URL, TOKEN, statusOf } from '../report/support';
 
@@ -35,9 +35,9 @@ beforeAll(async () => {
 afterEach(() => fake.reset());
 afterAll(() => fake.close());
 
-/** The real builder's request for `host`, aimed at the fake. */
-function requestFor(host: ReportHost, status: CommitStatus = statusOf('success', { context: CONTEXT })): StatusRequest {
-  return reporterFor(host).request(fake.apiUrl(host, 'acme'), SAMPLES[host].sourcePath, status, TOKEN);
+/** The real builder's request for `host`, aimed at `target` (the shared fake unless told). */
+function requestFor(host: ReportHost, status: CommitStatus = statusOf('success', { context: CONTEXT }), target: StatusHost = fake): StatusRequest {
+  return reporterFor(host).request(target.apiUrl(host, 'acme'), SAMPLES[host].sourcePath, status, TOKEN);
 }
 
 async function send(request: StatusRequest): Promise<{ status: number; headers: Headers; text: string }> {
@@ -51,6 +51,15 @@ function post(path: string, body: string, headers: Record<string, string> = { au
 }
 
 const GITHUB_PATH = `/repos/acme/api/statuses/${SHA1}`;
+/** The token as a leak could spell it: plain, in a Basic credential, %-encoded. */
+const TOKEN_SPELLINGS = [TOKEN, Buffer.from(`:${TOKEN}`).toString('base64'), encodeURIComponent(TOKEN)];
+
+/** `GET /_status-host/statuses` on the shared fake, as another process would ask. */
+async function listStatuses(query = '', init: RequestInit = {}): Promise<{ status: number; headers: Headers; text: string; json: unknown }> {
+  const response = await fetch(`${fake.url}/_status-host/statuses${query}`, init);
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, text, json: JSON.parse(text) as unknown };
+}
 
 describe('startStatusHost', () => {
   it.each(HOSTS)('records the %s status the real builder sends, and answers like the host', async (host) => {
@@ -275,9 +284,7 @@ describe('startStatusHost', () => {
 
     // Assess
     expect(fake.statuses()).toHaveLength(HOSTS.length - 1);
-    for (const spelling of [TOKEN, Buffer.from(`:${TOKEN}`).toString('base64'), encodeURIComponent(TOKEN)]) {
-      expect(recorded).not.toContain(spelling);
-    }
+    for (const spelling of TOKEN_SPELLINGS) expect(recorded).not.toContain(spelling);
   });
 
   it('reset forgets statuses, refusals, requests and the fault', async () => {
@@ -305,5 +312,189 @@ describe('startStatusHost', () => {
     expect(bases).toEqual([fake.url, `${fake.url}/api/v4`, `${fake.url}/api/v1`, fake.url, fake.url, `${fake.url}/acme`]);
     expect(fake.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(() => fake.apiUrl('azure-devops')).toThrow(RangeError);
+  });
+});
+
+describe('GET /_status-host/statuses', () => {
+  it('lists every accepted status in arrival order, as statuses() has them', async () => {
+    // Prepare
+    await send(requestFor('github', statusOf('pending')));
+    await send(requestFor('gitlab', statusOf('pending')));
+    await send(requestFor('github', statusOf('success')));
+
+    // Act
+    const answer = await listStatuses();
+
+    // Assess
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(answer.json).toEqual({ statuses: JSON.parse(JSON.stringify(fake.statuses())) as unknown });
+    const { statuses } = answer.json as { statuses: ReceivedStatus[] };
+    expect(statuses.map((status) => [status.api, status.state])).toEqual([['github', 'pending'], ['gitlab', 'pending'], ['github', 'success']]);
+  });
+
+  it('filters by sha (either case), by api, and by both', async () => {
+    // Prepare
+    await send(requestFor('github', statusOf('pending', { sha: SHA256 })));
+    await send(requestFor('gitlab', statusOf('pending', { sha: SHA256 })));
+    await send(requestFor('github', statusOf('success')));
+    const pairs = (json: unknown): string[][] => (json as { statuses: ReceivedStatus[] }).statuses.map((status) => [status.api, status.sha, status.state]);
+
+    // Act
+    const bySha = await listStatuses(`?sha=${SHA256.toUpperCase()}`);
+    const byApi = await listStatuses('?api=github');
+    const byBoth = await listStatuses(`?sha=${SHA256}&api=gitlab`);
+    const none = await listStatuses('?api=gitea');
+
+    // Assess
+    expect(pairs(bySha.json)).toEqual([['github', SHA256, 'pending'], ['gitlab', SHA256, 'pending']]);
+    expect(pairs(byApi.json)).toEqual([['github', SHA256, 'pending'], ['github', SHA1, 'success']]);
+    expect(pairs(byBoth.json)).toEqual([['gitlab', SHA256, 'pending']]);
+    expect(none.json).toEqual({ statuses: [] });
+  });
+
+  it('holds no token text, for any host', async () => {
+    // Prepare
+    for (const host of HOSTS) await send(requestFor(host));
+
+    // Act
+    const answer = await listStatuses();
+
+    // Assess
+    expect((answer.json as { statuses: ReceivedStatus[] }).statuses).toHaveLength(HOSTS.length);
+    for (const spelling of TOKEN_SPELLINGS) expect(answer.text).not.toContain(spelling);
+  });
+
+  it('is not recorded in requests(), and a fault does not touch it', async () => {
+    // Prepare
+    fake.fault({ status: 503 });
+
+    // Act
+    const listed = await listStatuses();
+    const faulted = await send(requestFor('github'));
+
+    // Assess
+    expect(listed.status).toBe(200);
+    expect(faulted.status).toBe(503);
+    expect(fake.requests().map((request) => request.path)).toEqual([GITHUB_PATH]);
+  });
+
+  it('refuses a query it cannot filter by with 400, so a typo never lists everything', async () => {
+    // Act
+    const answers = await Promise.all(['?api=gogs', '?sha=9fceb02', '?commit=abc', `?api=github&api=gitlab`].map((query) => listStatuses(query)));
+
+    // Assess
+    expect(answers.map((answer) => answer.status)).toEqual([400, 400, 400, 400]);
+    expect(answers[0]?.json).toEqual({ error: expect.stringContaining('api must be one of github, gitlab') as string });
+    expect(answers[2]?.json).toEqual({ error: expect.stringContaining('commit') as string });
+  });
+
+  it('answers 405 for another method and 404 for another admin path', async () => {
+    // Act
+    const post = await listStatuses('', { method: 'POST', body: '{}' });
+    const other = await fetch(`${fake.url}/_status-host/requests`);
+
+    // Assess
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET');
+    expect(other.status).toBe(404);
+    expect(await other.json()).toEqual({ error: expect.any(String) as string });
+    expect(fake.requests()).toEqual([]);
+  });
+});
+
+describe('startStatusHost({ log })', () => {
+  const lines: string[] = [];
+  let logged: StatusHost;
+
+  beforeAll(async () => {
+    logged = await startStatusHost({ log: (line) => lines.push(line) });
+  });
+  afterEach(() => {
+    logged.reset();
+    lines.length = 0;
+  });
+  afterAll(() => logged.close());
+
+  const sendTo = (host: ReportHost, status?: CommitStatus): ReturnType<typeof send> => send(requestFor(host, status, logged));
+
+  it('tells one line per accepted status: host, state, repository@short SHA, context, answer', async () => {
+    // Act
+    await sendTo('github', statusOf('pending', { context: 'CodeArts mirror' }));
+    await sendTo('bitbucket-dc');
+
+    // Assess
+    expect(lines).toEqual([
+      `status-host: github pending acme/api@${SHA1.slice(0, 7)} (CodeArts mirror) → 201`,
+      `status-host: bitbucket-dc SUCCESSFUL proj/api@${SHA1.slice(0, 7)} (${CONTEXT}) → 204`,
+    ]);
+  });
+
+  it('tells faulted, refused and unknown requests with the answer and why', async () => {
+    // Prepare
+    logged.fault({ status: 429, headers: { 'retry-after': '2' } });
+
+    // Act
+    await sendTo('gitea');
+    await send({ ...requestFor('github', undefined, logged), body: JSON.stringify({ state: 'SUCCESSFUL', context: 'ci' }) });
+    await fetch(`${logged.url}/nowhere?access_token=${TOKEN}`, { method: 'POST', body: '{}' });
+
+    // Assess
+    expect(lines).toEqual([
+      `status-host: gitea acme/api@${SHA1.slice(0, 7)} → 429 (fault)`,
+      `status-host: github acme/api@${SHA1.slice(0, 7)} → 422 (Validation Failed: state is not one of error, failure, pending, success)`,
+      'status-host: POST /nowhere → 404',
+    ]);
+  });
+
+  it('tells no token text and no header value, for any host, accepted or faulted', async () => {
+    // Prepare
+    for (const host of HOSTS) await sendTo(host);
+    logged.fault({ status: 401, times: HOSTS.length });
+    for (const host of HOSTS) await sendTo(host);
+    const headerValues = HOSTS.flatMap((host) => Object.values(requestFor(host, undefined, logged).headers));
+
+    // Act
+    const text = lines.join('\n');
+
+    // Assess
+    expect(lines).toHaveLength(2 * HOSTS.length);
+    for (const spelling of TOKEN_SPELLINGS) expect(text).not.toContain(spelling);
+    for (const value of headerValues) expect(text).not.toContain(value);
+  });
+
+  it('keeps a line one line when the context holds a line break', async () => {
+    // Act
+    await sendTo('github', statusOf('pending', { context: 'ci\nstatus-host: forged → 201' }));
+
+    // Assess
+    expect(lines).toEqual([`status-host: github pending acme/api@${SHA1.slice(0, 7)} (ci?status-host: forged → 201) → 201`]);
+  });
+
+  it('tells nothing of admin requests', async () => {
+    // Act
+    const answer = await fetch(`${logged.url}/_status-host/statuses`);
+
+    // Assess
+    expect(answer.status).toBe(200);
+    expect(lines).toEqual([]);
+  });
+
+  it('answers as usual when the logger throws', async () => {
+    // Prepare
+    const throwing = await startStatusHost({
+      log: () => {
+        throw new Error('log sink is down');
+      },
+    });
+
+    // Act
+    const answer = await send(requestFor('github', undefined, throwing));
+    const recorded = throwing.statuses();
+    await throwing.close();
+
+    // Assess
+    expect(answer.status).toBe(201);
+    expect(recorded).toHaveLength(1);
   });
 });

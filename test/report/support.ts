@@ -1,5 +1,7 @@
 /** What the report tests share: commits, a token, and the checks every host's request must pass. */
 
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { expect } from 'vitest';
 import type { CommitStatus, StatusRequest } from '../../lib/report/types';
 
@@ -55,4 +57,24 @@ export function longDescriptionWithEmojiAt(limit: number): string {
 /** Whether `text` holds half a surrogate pair (a lone surrogate). */
 export function hasLoneSurrogate(text: string): boolean {
   return /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
+}
+
+/** A file of an installed package (a vendor's published API description), as text. */
+export function packageFile(path: string): string {
+  return readFileSync(createRequire(import.meta.url).resolve(path), 'utf8');
+}
+
+/** The property names of `export interface {name}` in a d.ts as tsc emits it (one property a line). */
+export function interfaceFields(dts: string, name: string): string[] {
+  const start = dts.indexOf(`\nexport interface ${name} {\n`);
+  if (start === -1) throw new Error(`the package declares no interface ${name}`);
+  const declaration = dts.slice(start, dts.indexOf('\n}\n', start));
+  return [...declaration.matchAll(/^ {4}(\w+)\??: /gm)].map((match) => match[1] ?? '');
+}
+
+/** The class method `name(parameters)` in compiled JS: from its signature to the next member's doc comment. */
+export function methodSource(js: string, name: string, parameters: string): string {
+  const start = js.indexOf(`\n    ${name}(${parameters}) {\n`);
+  if (start === -1) throw new Error(`the package has no method ${name}(${parameters})`);
+  return js.slice(start, js.indexOf('\n    /**', start + 1));
 }
