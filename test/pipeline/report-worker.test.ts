@@ -1,27 +1,12 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startStatusHost, type StatusHost } from '../../dev/status-host';
-import type { MirrorIndex } from '../../lib/config/mapping';
 import { GiveUpCodes } from '../../lib/ledger/confirm';
-import type { LedgerEntry } from '../../lib/ledger/types';
 import { createReportGate, type ReportGate } from '../../lib/pipeline/report-gate';
 import { isReported } from '../../lib/pipeline/report-plan';
 import { createStatusSender, type SendStatus } from '../../lib/pipeline/report-send';
 import { startDurableEngines, type DurableEngines } from '../support/durable';
-import {
-  echoTokenWith,
-  newToken,
-  pushEntry,
-  randomSha,
-  reportHarness,
-  reportIndex,
-  reportTaskOf,
-  startLoopback,
-  TOKEN_PREFIX,
-  type PushOptions,
-  type ReportHarness,
-  type ReportHarnessOptions,
-} from '../support/report';
+import { echoTokenWith, linesAt, newToken, pushEntry, randomSha, reportIndex, reportTaskOf, reportWorld, startLoopback, TOKEN_PREFIX } from '../support/report';
 
 /**
  * The reporting worker against the real engines: the ledger and the shared gate in dynalite, the push
@@ -32,8 +17,8 @@ import {
 let durable: DurableEngines;
 let host: StatusHost;
 let gate: ReportGate;
-let harnesses: ReportHarness[] = [];
-let sources = 0;
+const world = reportWorld({ durable: () => durable, host: () => host, gate: () => gate });
+const { newSource, setup, harness, recorded } = world;
 
 beforeAll(async () => {
   durable = await startDurableEngines();
@@ -42,42 +27,17 @@ beforeAll(async () => {
 }, 60_000);
 beforeEach(() => {
   host.reset();
-  harnesses = [];
+  world.forget();
 });
 // Whatever a test did, no token reached a log line, a metric, an outcome or a queued task.
 afterEach(() => {
-  for (const { lines, metrics, queued, outcomes } of harnesses) expect(JSON.stringify({ lines, metrics, queued, outcomes })).not.toContain(TOKEN_PREFIX);
+  for (const { lines, metrics, queued, outcomes } of world.harnesses) expect(JSON.stringify({ lines, metrics, queued, outcomes })).not.toContain(TOKEN_PREFIX);
 });
 afterAll(async () => {
   gate?.close();
   await host?.close();
   await durable?.close();
 });
-
-/** A github.com source no other test pushes to. */
-const newSource = (): string => `github.com/acme/app-${(sources += 1)}`;
-
-/** A config where github.com reports with a fresh token to the fake; `source`'s mirror is repository 1. */
-function setup(options: { mirrors?: Record<string, unknown>[]; token?: string | null } = {}) {
-  const source = newSource();
-  const hostToken = options.token === null ? undefined : (options.token ?? newToken());
-  const index = reportIndex({ apiUrl: host.apiUrl('github'), mirrors: options.mirrors ?? [{ source, repository_id: 1 }], ...(hostToken === undefined ? {} : { hostToken }) });
-  return { source, index };
-}
-
-function harness(index: MirrorIndex, options: Partial<Omit<ReportHarnessOptions, 'index'>> = {}): ReportHarness {
-  const made = reportHarness({ durable, gate, index, ...options });
-  harnesses.push(made);
-  return made;
-}
-
-async function recorded(options: PushOptions): Promise<LedgerEntry> {
-  const entry = pushEntry(options);
-  await durable.store.recordPush(entry);
-  return entry;
-}
-
-const levels = (h: ReportHarness, level: string) => h.lines.filter((line) => line.level === level);
 
 describe('createReportWorker: the state the ledger holds', () => {
   it('sets a pending status on each pushed commit of a triggered push, linked to the push', async () => {
@@ -96,7 +56,7 @@ describe('createReportWorker: the state the ledger holds', () => {
     ]);
     expect(host.statuses({ sha: a })[0]).toMatchObject({ targetUrl: `https://bridge.example.com/pushes/${entry.pushId}`, authorization: 'present' });
     expect(h.metrics).toEqual(['ReportsSent', 'ReportsSent']);
-    expect([...levels(h, 'warn'), ...levels(h, 'error')]).toEqual([]);
+    expect([...linesAt(h, 'warn'), ...linesAt(h, 'error')]).toEqual([]);
   });
 
   it.each([
@@ -168,7 +128,7 @@ describe('createReportWorker: a rejected token', () => {
     expect([first, later]).toEqual([{ kind: 'disabled' }, { kind: 'disabled' }]);
     expect(unsent).toBe(0);
     expect(other).toMatchObject({ kind: 'reported', state: 'pending' });
-    expect(levels(h, 'error')).toMatchObject([{ message: expect.stringContaining('rejected the reporting token'), fields: { status: 401, apiHost: new URL(host.url).host } }]);
+    expect(linesAt(h, 'error')).toMatchObject([{ message: expect.stringContaining('rejected the reporting token'), fields: { status: 401, apiHost: new URL(host.url).host } }]);
     expect(h.metrics.filter((name) => name === 'ReportRejected')).toHaveLength(1);
   });
 
@@ -191,7 +151,7 @@ describe('createReportWorker: a rejected token', () => {
     // Assess
     expect(host.refused()).toHaveLength(2);
     expect([...outcomes, after]).toEqual([{ kind: 'disabled' }, { kind: 'disabled' }, { kind: 'disabled' }]);
-    expect([...levels(one, 'error'), ...levels(two, 'error')]).toHaveLength(1);
+    expect([...linesAt(one, 'error'), ...linesAt(two, 'error')]).toHaveLength(1);
     expect([...one.metrics, ...two.metrics].filter((name) => name === 'ReportRejected')).toHaveLength(1);
     expect(host.requests()).toHaveLength(2);
   });
@@ -217,7 +177,7 @@ describe('createReportWorker: waiting', () => {
     expect(held).toEqual({ kind: 'waiting', delaySeconds: 7, why: 'the host asked to wait' });
     expect(host.requests()).toHaveLength(requests);
     expect(h.metrics).toEqual(['ReportThrottled']);
-    expect(levels(h, 'warn')).toMatchObject([{ fields: { status: 429, retryAfterMs: 7000 } }]);
+    expect(linesAt(h, 'warn')).toMatchObject([{ fields: { status: 429, retryAfterMs: 7000 } }]);
   });
 
   it('tries a failing host again with a doubling backoff, counting attempts, and drops the status at maxAttempts', async () => {
@@ -238,7 +198,7 @@ describe('createReportWorker: waiting', () => {
     expect(h.queued.map(({ task, delaySeconds }) => [task.attempt, delaySeconds])).toEqual([[2, 15], [3, 30]]);
     expect(outcomes[2]).toEqual({ kind: 'dropped', reason: expect.stringMatching(/^the host failed 3 times: 500 /) });
     expect(h.metrics).toEqual(['ReportDropped']);
-    expect(levels(h, 'warn')).toMatchObject([{ message: 'commit status not reported', fields: { pushId: entry.pushId } }]);
+    expect(linesAt(h, 'warn')).toMatchObject([{ message: 'commit status not reported', fields: { pushId: entry.pushId } }]);
     expect(capped).toMatchObject({ kind: 'waiting', delaySeconds: 900 });
   });
 
@@ -252,7 +212,7 @@ describe('createReportWorker: waiting', () => {
     // Assess
     expect(outcome).toEqual({ kind: 'dropped', reason: expect.stringContaining(`the host refused the status: ${status} `) });
     expect([h.metrics, h.queued]).toEqual([['ReportDropped'], []]);
-    expect(levels(h, 'warn')).toHaveLength(1);
+    expect(linesAt(h, 'warn')).toHaveLength(1);
   });
 
   it("keeps to the reporter's budget per minute: the third task waits for the next minute", async () => {
@@ -268,7 +228,7 @@ describe('createReportWorker: waiting', () => {
     expect(outcomes.map((outcome) => outcome.kind)).toEqual(['reported', 'reported', 'waiting']);
     expect(outcomes[2]).toEqual({ kind: 'waiting', delaySeconds: 40, why: 'the reporter spent its budget for this minute' });
     expect(host.statuses()).toHaveLength(2);
-    expect(h.queued).toEqual([{ task: reportTaskOf(entries[2] as LedgerEntry), delaySeconds: 40 }]);
+    expect(h.queued).toMatchObject([{ task: { push_id: entries[2]?.pushId, attempt: 1 }, delaySeconds: 40 }]);
   });
 });
 
@@ -316,7 +276,7 @@ describe('createReportWorker: nothing to report', () => {
     const outcome = await h.worker.handle(reportTaskOf(await recorded({ source }), '99'));
     // Assess
     expect(outcome).toEqual({ kind: 'dropped', reason: 'the push has no such mirror' });
-    expect([h.metrics, levels(h, 'warn').length, host.requests()]).toEqual([['ReportDropped'], 1, []]);
+    expect([h.metrics, linesAt(h, 'warn').length, host.requests()]).toEqual([['ReportDropped'], 1, []]);
   });
 });
 

@@ -15,6 +15,17 @@ describe('classifyStatusAnswer: the status is set', () => {
   });
 });
 
+describe("classifyStatusAnswer: GitLab's status it has already", () => {
+  it.each(['{"message":"Cannot transition status via :enqueue from :pending"}', 'cannot TRANSITION status'])('takes a 400 saying %s as set', (detail) => {
+    expect(classifyStatusAnswer(400, {}, NOW, detail)).toEqual({ kind: 'accepted', status: 400 });
+  });
+
+  it('refuses any other 400, and a 422 that says the same', () => {
+    expect(classifyStatusAnswer(400, {}, NOW, 'Problems parsing JSON')).toMatchObject({ kind: 'refused', status: 400 });
+    expect(classifyStatusAnswer(422, {}, NOW, 'Cannot transition status')).toMatchObject({ kind: 'refused', status: 422 });
+  });
+});
+
 describe('classifyStatusAnswer: rate limits', () => {
   it('waits the seconds a 429 names in Retry-After', () => {
     expect(classifyStatusAnswer(429, { 'retry-after': '7' }, NOW)).toEqual({ kind: 'throttled', status: 429, retryAfterMs: 7000 });
@@ -115,7 +126,7 @@ describe('classifyStatusAnswer: this status will never be taken', () => {
     expect(classifyStatusAnswer(status, {}, NOW, detail)).toEqual({ kind: 'refused', status, detail });
   });
 
-  it("gives an empty detail when none is passed", () => {
+  it('gives an empty detail when none is passed', () => {
     expect(classifyStatusAnswer(404, {}, NOW)).toEqual({ kind: 'refused', status: 404, detail: '' });
   });
 });

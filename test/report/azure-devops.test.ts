@@ -1,31 +1,100 @@
+import { GitStatusState, TypeInfo, type GitStatus, type GitStatusContext } from 'azure-devops-node-api/interfaces/GitInterfaces';
+import { ContractSerializer } from 'azure-devops-node-api/Serialization';
+import { VsoClient } from 'azure-devops-node-api/VsoClient';
+import { RestClient } from 'typed-rest-client/RestClient';
 import { describe, expect, it } from 'vitest';
 import { parseRepositoryUrl } from '../../lib/providers/identity';
-import { azureDevOpsReporter } from '../../lib/report/azure-devops';
+import { AZURE_DEVOPS_GENRE, AZURE_DEVOPS_STATES, azureDevOpsReporter } from '../../lib/report/azure-devops';
 import { splitSource } from '../../lib/report/index';
 import { StatusRequestError, type CommitState, type CommitStatus, type StatusRequest } from '../../lib/report/types';
 import { validate, type Schema } from './json-schema';
-import { SHA1, SHA256, TOKEN, bodyOf, expectJsonPost, expectTokenOnlyIn, hasLoneSurrogate, longDescriptionWithEmojiAt, statusOf } from './support';
+import { SHA1, SHA256, TARGET_URL, TOKEN, bodyOf, expectJsonPost, expectTokenOnlyIn, hasLoneSurrogate, interfaceFields, longDescriptionWithEmojiAt, methodSource, packageFile, statusOf } from './support';
+
+/*
+ * Microsoft's description of "Statuses - Create" ships as its Node client, `azure-devops-node-api`:
+ * `GitStatus` and `GitStatusContext` (d.ts), `GitStatusState` and its wire names in `TypeInfo`, and
+ * `GitApi.createCommitStatus`. Everything below is read from the installed package at test time.
+ */
+
+/** A state as the REST API spells it: `TypeInfo`'s `enumValues` names, through which the client reads answers. */
+type WireState = keyof typeof TypeInfo.GitStatusState.enumValues;
+const WIRE_STATES = Object.keys(TypeInfo.GitStatusState.enumValues) as WireState[];
+
+/** The body built from the vendor's types: `tsc` fails when a field the bridge sends leaves them. */
+type WireStatus = Readonly<Record<Extract<keyof GitStatus, 'state'>, WireState>> &
+  Required<Pick<GitStatus, 'description' | 'targetUrl'>> &
+  Readonly<Record<Extract<keyof GitStatus, 'context'>, Required<Pick<GitStatusContext, 'name' | 'genre'>>>>;
+
+/** What each of the bridge's states means, in Microsoft's enum. */
+const VENDOR_STATES = {
+  pending: GitStatusState.Pending,
+  success: GitStatusState.Succeeded,
+  failure: GitStatusState.Failed,
+  error: GitStatusState.Error,
+} as const satisfies Record<CommitState, GitStatusState>;
+const STATES = Object.keys(VENDOR_STATES) as CommitState[];
+
+function wireNameOf(state: GitStatusState): WireState | undefined {
+  return WIRE_STATES.find((name) => TypeInfo.GitStatusState.enumValues[name] === state);
+}
+
+const GIT_INTERFACES = packageFile('azure-devops-node-api/interfaces/GitInterfaces.d.ts');
+const GIT_STATUS_FIELDS = interfaceFields(GIT_INTERFACES, 'GitStatus');
+const GIT_STATUS_CONTEXT_FIELDS = interfaceFields(GIT_INTERFACES, 'GitStatusContext');
+
+/** Fields of `GitStatus` only; `state` a wire name, `context` of `GitStatusContext`'s fields. The d.ts makes every field optional. */
+const VENDOR_BODY: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: Object.fromEntries(GIT_STATUS_FIELDS.map((name) => [name, fieldSchema(name)])),
+};
+
+function fieldSchema(name: string): Schema {
+  if (name === 'state') return { type: 'string', enum: WIRE_STATES };
+  if (name !== 'context') return {};
+  const fields = Object.fromEntries(GIT_STATUS_CONTEXT_FIELDS.map((field) => [field, { type: 'string' }]));
+  return { type: 'object', additionalProperties: false, properties: fields };
+}
+
+/** What `GitApi.createCommitStatus` asks the location service for, and the HTTP method it sends the body with. */
+function createCommitStatusCall(): { apiVersion: string; area: string; locationId: string; routeValues: string[]; httpMethod: string } {
+  const source = methodSource(packageFile('azure-devops-node-api/GitApi.js'), 'createCommitStatus', 'gitCommitStatusToCreate, commitId, repositoryId, project');
+  const versioning = /getVersioningData\("([^"]+)", "([^"]+)", "([^"]+)", routeValues\)/.exec(source);
+  const routeValues = /let routeValues = \{([^}]*)\}/.exec(source)?.[1] ?? '';
+  const restMethod = /this\.rest\.(\w+)\(url, gitCommitStatusToCreate, options\)/.exec(source)?.[1] ?? '';
+  const rest = methodSource(packageFile('typed-rest-client/RestClient.js'), restMethod, 'resource, resources, options');
+  return {
+    apiVersion: versioning?.[1] ?? '',
+    area: versioning?.[2] ?? '',
+    locationId: versioning?.[3] ?? '',
+    routeValues: [...routeValues.matchAll(/(\w+): \w+/g)].map((match) => match[1] ?? ''),
+    httpMethod: (/this\.client\.(\w+)\(url, data, headers\)/.exec(rest)?.[1] ?? '').toUpperCase(),
+  };
+}
+const CREATE_COMMIT_STATUS = createCommitStatusCall();
 
 /**
- * "Statuses - Create" (Azure DevOps REST API 7.1, Git): the writable fields of `GitStatus`, with
- * `GitStatusState`'s values and `GitStatusContext` (`name` required, `genre`).
+ * The route of that location. The package asks the server for it at run time (`OPTIONS {base}/_apis/git`),
+ * so it is written here: "Statuses - Create" (7.1) as documented, in the location service's form.
  */
-const DOCUMENTED_BODY: Schema = {
-  type: 'object',
-  required: ['state', 'context'],
-  additionalProperties: false,
-  properties: {
-    state: { type: 'string', enum: ['notSet', 'pending', 'succeeded', 'failed', 'error', 'notApplicable', 'partiallySucceeded'] },
-    description: { type: 'string' },
-    targetUrl: { type: 'string' },
-    context: {
-      type: 'object',
-      required: ['name'],
-      additionalProperties: false,
-      properties: { name: { type: 'string' }, genre: { type: 'string' } },
-    },
-  },
-};
+const ROUTE_TEMPLATE = '{project}/_apis/{area}/repositories/{repositoryId}/commits/{commitId}/{resource}';
+
+/** The vendor client's own URL building (`getRequestUrl`, protected there) over an API base. */
+class VendorRoutes extends VsoClient {
+  constructor(apiUrl: string) {
+    super(apiUrl, new RestClient('codehub-mirror-bridge-test'));
+  }
+
+  urlOf(values: Readonly<Record<string, string>>): string {
+    return this.getRequestUrl(ROUTE_TEMPLATE, CREATE_COMMIT_STATUS.area, 'statuses', { ...values });
+  }
+}
+
+/** `major.minor` and whether it is a preview, of an api-version such as `7.2-preview.2`. */
+function versionOf(apiVersion: string): { readonly number: readonly [number, number]; readonly preview: boolean } {
+  const [, major = 'NaN', minor = 'NaN', preview] = /^(\d+)\.(\d+)(-preview(?:\.\d+)?)?$/.exec(apiVersion) ?? [];
+  return { number: [Number(major), Number(minor)], preview: preview !== undefined };
+}
 
 /** The request for the repository a service hook's `remoteUrl` names, to its default API base. */
 function requestFor(remoteUrl: string, state: CommitState = 'pending', overrides: Partial<CommitStatus> = {}): { apiUrl: string; request: StatusRequest } {
@@ -35,27 +104,87 @@ function requestFor(remoteUrl: string, state: CommitState = 'pending', overrides
   return { apiUrl, request: azureDevOpsReporter.request(apiUrl, path, statusOf(state, overrides), TOKEN) };
 }
 
-describe('azureDevOpsReporter', () => {
-  it.each([
-    ['pending', 'pending'],
-    ['success', 'succeeded'],
-    ['failure', 'failed'],
-    ['error', 'error'],
-  ] as const)('sends %s as %s, with the documented fields', (state: CommitState, expected) => {
+describe('azureDevOpsReporter against Microsoft\'s azure-devops-node-api', () => {
+  it('sends only states the vendor names, spelt as on the wire', () => {
+    // Assess
+    expect(WIRE_STATES).toEqual(expect.arrayContaining(Object.values(AZURE_DEVOPS_STATES)));
+  });
+
+  it.each(STATES)('sends %s as the GitStatus the vendor describes, which its client reads back as that state', (state) => {
+    // Prepare
+    const expected: WireStatus = {
+      state: wireNameOf(VENDOR_STATES[state]) ?? 'notSet',
+      description: 'mirroring to CodeArts group/name',
+      targetUrl: TARGET_URL,
+      context: { name: 'CodeArts mirror', genre: AZURE_DEVOPS_GENRE },
+    };
+
     // Act
     const { request } = requestFor('https://fabrikam@dev.azure.com/fabrikam/Fiber/_git/Web', state);
 
     // Assess
     expectJsonPost(request);
-    expect(validate(bodyOf(request), DOCUMENTED_BODY)).toEqual([]);
-    expect(bodyOf(request)).toEqual({
-      state: expected,
-      description: 'mirroring to CodeArts group/name',
-      targetUrl: 'https://console.huaweicloud.com/codearts/repo/group/name',
-      context: { name: 'CodeArts mirror', genre: 'codehub-mirror-bridge' },
-    });
+    expect(request.method).toBe(CREATE_COMMIT_STATUS.httpMethod);
+    expect(validate(bodyOf(request), VENDOR_BODY)).toEqual([]);
+    expect(bodyOf(request)).toEqual(expected);
+    // The client's own reading of a GitStatus from JSON (unknown names become NotSet).
+    const read: unknown = ContractSerializer.deserialize(bodyOf(request), TypeInfo.GitStatus, false, false);
+    expect(read).toMatchObject({ state: VENDOR_STATES[state] });
   });
 
+  it('has checks that would refuse a wrong body (so the tests above can fail)', () => {
+    // Prepare
+    // @ts-expect-error: GitHub's spelling of the state is no GitStatusState name
+    const wrongState: WireStatus = { state: 'success', description: '', targetUrl: '', context: { name: 'a', genre: 'b' } };
+    // @ts-expect-error: GitHub's spelling of the URL is no field of GitStatus
+    const wrongField: WireStatus = { state: 'pending', description: '', target_url: '', context: { name: 'a', genre: 'b' } };
+
+    // Act
+    const problems = [wrongState, wrongField, { state: 'pending', context: { name: 'a', kind: 'b' } }].map((body) => validate(body, VENDOR_BODY));
+
+    // Assess
+    expect(problems.map((found) => found.length > 0)).toEqual([true, true, true]);
+  });
+
+  it('fills the route values Microsoft\'s client fills, at the location it asks for', () => {
+    // Assess
+    expect(CREATE_COMMIT_STATUS.area).toBe('git');
+    expect(CREATE_COMMIT_STATUS.locationId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    const templated = [...ROUTE_TEMPLATE.matchAll(/\{(\w+)\}/g)].map((match) => match[1]).filter((name) => name !== 'area' && name !== 'resource');
+    expect(templated.sort()).toEqual([...CREATE_COMMIT_STATUS.routeValues].sort());
+  });
+
+  it.each([
+    ['https://dev.azure.com/fabrikam/Fiber/_git/Web', { project: 'fiber', repositoryId: 'web' }],
+    ['https://dev.azure.com/fabrikam/My%20Project/_git/My%20Repo', { project: 'my project', repositoryId: 'my repo' }],
+    ['https://dev.azure.com/fabrikam/_git/Fiber', { project: 'fiber', repositoryId: 'fiber' }],
+    ['https://fabrikam.visualstudio.com/DefaultCollection/Fiber/_git/Web', { project: 'fiber', repositoryId: 'web' }],
+    ['https://tfs.example.com:8443/tfs/DefaultCollection/Fiber/_git/Web', { project: 'fiber', repositoryId: 'web' }],
+  ])('builds the URL Microsoft\'s client builds for %s', (remoteUrl, values) => {
+    // Act
+    const { apiUrl, request } = requestFor(remoteUrl);
+
+    // Assess
+    const url = new URL(request.url);
+    expect(`${url.origin}${url.pathname}`).toBe(new VendorRoutes(apiUrl).urlOf({ ...values, commitId: SHA1 }));
+  });
+
+  it('asks for a released api-version no newer than the one Microsoft\'s client asks for', () => {
+    // Prepare
+    const vendor = versionOf(CREATE_COMMIT_STATUS.apiVersion);
+
+    // Act
+    const sent = versionOf(new URL(requestFor('https://dev.azure.com/fabrikam/Fiber/_git/Web').request.url).searchParams.get('api-version') ?? '');
+
+    // Assess
+    expect(vendor.number.every(Number.isInteger)).toBe(true);
+    expect(sent.preview).toBe(false);
+    const [major, minor] = sent.number;
+    expect(major < vendor.number[0] || (major === vendor.number[0] && minor <= vendor.number[1])).toBe(true);
+  });
+});
+
+describe('azureDevOpsReporter', () => {
   it.each([
     [
       'dev.azure.com',

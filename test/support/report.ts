@@ -13,6 +13,7 @@ import { buildMirrorIndex, type MirrorIndex } from '../../lib/config/mapping';
 import { pushIdOf, pushKey } from '../../lib/ledger/push-id';
 import { refsToConfirm } from '../../lib/ledger/refs';
 import type { LedgerEntry, LedgerMirror } from '../../lib/ledger/types';
+import type { StatusHost } from '../../dev/status-host';
 import type { ReportTask } from '../../lib/pipeline/push-queue';
 import type { ReportGate } from '../../lib/pipeline/report-gate';
 import { createStatusSender, type SendStatus } from '../../lib/pipeline/report-send';
@@ -191,3 +192,55 @@ export function reportHarness(options: ReportHarnessOptions): ReportHarness {
   };
   return { worker: { handle }, lines, metrics, queued, outcomes };
 }
+
+export interface ReportWorld {
+  /** A github.com source no other test pushes to. */
+  newSource(): string;
+  /**
+   * A config where github.com reports to the fake with a fresh token (`token: null`: with none), and
+   * `mirrors` (default: the new `source`'s mirror, repository 1).
+   */
+  setup(options?: { readonly mirrors?: readonly Record<string, unknown>[]; readonly token?: string | null }): { readonly source: string; readonly index: MirrorIndex };
+  /** A worker on the shared gate (unless another is given); kept in `harnesses`. */
+  harness(index: MirrorIndex, options?: Partial<Omit<ReportHarnessOptions, 'index' | 'durable'>>): ReportHarness;
+  /** `pushEntry(options)`, recorded in the ledger. */
+  recorded(options: PushOptions): Promise<LedgerEntry>;
+  /** Every harness made since `forget()`. */
+  readonly harnesses: readonly ReportHarness[];
+  forget(): void;
+}
+
+/** The helpers of a test file that runs workers against `durable`, `gate` and the fake `host`. */
+export function reportWorld(context: { readonly durable: () => DurableEngines; readonly host: () => StatusHost; readonly gate: () => ReportGate }): ReportWorld {
+  let sources = 0;
+  let harnesses: ReportHarness[] = [];
+  const newSource = (): string => `github.com/acme/app-${(sources += 1)}`;
+  return {
+    newSource,
+    setup(options = {}) {
+      const source = newSource();
+      const hostToken = options.token === null ? undefined : (options.token ?? newToken());
+      const mirrors = options.mirrors ?? [{ source, repository_id: 1 }];
+      return { source, index: reportIndex({ apiUrl: context.host().apiUrl('github'), mirrors, ...(hostToken === undefined ? {} : { hostToken }) }) };
+    },
+    harness(index, options = {}) {
+      const made = reportHarness({ durable: context.durable(), gate: context.gate(), index, ...options });
+      harnesses.push(made);
+      return made;
+    },
+    async recorded(options) {
+      const entry = pushEntry(options);
+      await context.durable().store.recordPush(entry);
+      return entry;
+    },
+    get harnesses() {
+      return harnesses;
+    },
+    forget() {
+      harnesses = [];
+    },
+  };
+}
+
+/** The harness's log lines at `level`. */
+export const linesAt = (harness: ReportHarness, level: LogLine['level']): LogLine[] => harness.lines.filter((line) => line.level === level);
