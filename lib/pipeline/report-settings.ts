@@ -32,7 +32,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** @throws ConfigError naming the variable at fault */
 export function reportSettingsFromEnv(env: Env): ReportSettingsFromEnv {
   const targetUrl = env['REPORT_TARGET_URL']?.trim();
-  if (targetUrl !== undefined && targetUrl !== '' && !/^https?:\/\/[^\s/?#@]+/.test(targetUrl)) {
+  if (targetUrl !== undefined && targetUrl !== '' && !/^https?:\/\/[^\s/?#@]+(?:[/?#]|$)/.test(targetUrl)) {
     throw new ConfigError('REPORT_TARGET_URL', 'must be an http(s) URL such as https://bridge.example.com/pushes/{push_id}');
   }
   return {

@@ -38,6 +38,13 @@ describe('reportSettingsFromEnv', () => {
     expect(settings).toMatchObject({ maxCallsPerMinute: 100_000, maxAttempts: 100, timeoutMs: 60_000, targetUrl: 'http://localhost:3000/pushes/{push_id}' });
   });
 
+  it.each(['https://bridge.example.com', 'https://bridge.example.com:8443/p/{push_id}', 'http://127.0.0.1:3000?push={push_id}', 'https://b.example.com#{push_id}'])(
+    'takes the link %s',
+    (link) => {
+      expect(reportSettingsFromEnv({ REPORT_TARGET_URL: link }).targetUrl).toBe(link);
+    },
+  );
+
   it.each([
     ['REPORT_MAX_CALLS_PER_MINUTE', '0'],
     ['REPORT_MAX_CALLS_PER_MINUTE', '100001'],

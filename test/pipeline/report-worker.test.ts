@@ -1,4 +1,3 @@
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startStatusHost, type StatusHost } from '../../dev/status-host';
 import { GiveUpCodes } from '../../lib/ledger/confirm';
@@ -6,7 +5,7 @@ import { createReportGate, type ReportGate } from '../../lib/pipeline/report-gat
 import { isReported } from '../../lib/pipeline/report-plan';
 import { createStatusSender, type SendStatus } from '../../lib/pipeline/report-send';
 import { startDurableEngines, type DurableEngines } from '../support/durable';
-import { echoTokenWith, linesAt, newToken, pushEntry, randomSha, reportIndex, reportTaskOf, reportWorld, startLoopback, TOKEN_PREFIX } from '../support/report';
+import { echoTokenWith, linesAt, newToken, pushEntry, randomSha, reportIndex, reportTaskOf, reportWorld, startLoopback, TOKEN_PREFIX, visibleBodies } from '../support/report';
 
 /**
  * The reporting worker against the real engines: the ledger and the shared gate in dynalite, the push
@@ -167,13 +166,13 @@ describe('createReportWorker: waiting', () => {
     host.fault({ status: 429, headers: { 'retry-after': '7' } });
     // Act
     const outcome = await h.worker.handle(reportTaskOf(entry));
-    const { Messages: visible = [] } = await durable.sqs.send(new ReceiveMessageCommand({ QueueUrl: durable.queueUrl, MaxNumberOfMessages: 10 }));
+    const visible = await visibleBodies(durable);
     const requests = host.requests().length;
     const held = await h.worker.handle(reportTaskOf(await recorded({ source })));
     // Assess
     expect(outcome).toEqual({ kind: 'waiting', delaySeconds: 7, why: 'the host asked to wait' });
     expect(h.queued[0]).toEqual({ task: reportTaskOf(entry), delaySeconds: 7 });
-    expect(visible.map((message) => message.Body ?? '').filter((body) => body.includes(entry.pushId))).toEqual([]);
+    expect(visible.filter((body) => body.includes(entry.pushId))).toEqual([]);
     expect(held).toEqual({ kind: 'waiting', delaySeconds: 7, why: 'the host asked to wait' });
     expect(host.requests()).toHaveLength(requests);
     expect(h.metrics).toEqual(['ReportThrottled']);

@@ -5,6 +5,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -191,6 +192,19 @@ export function reportHarness(options: ReportHarnessOptions): ReportHarness {
     return outcome;
   };
   return { worker: { handle }, lines, metrics, queued, outcomes };
+}
+
+/**
+ * The bodies of every message visible on `queueUrl` now: received until none is left (and left to
+ * come back when their visibility runs out), so a leftover of another test cannot hide one.
+ */
+export async function visibleBodies(durable: DurableEngines, queueUrl = durable.queueUrl): Promise<string[]> {
+  const bodies: string[] = [];
+  for (;;) {
+    const { Messages: messages = [] } = await durable.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
+    if (messages.length === 0) return bodies;
+    bodies.push(...messages.map((message) => message.Body ?? ''));
+  }
 }
 
 export interface ReportWorld {
