@@ -3,7 +3,8 @@
  * and the time are given. The rules, in order:
  * 1. 2xx: the status is set (so is GitLab's 400 "Cannot transition status": it has that state already).
  * 2. A rate limit, whatever the code: 429, or GitHub's secondary limits (a 403 with `Retry-After`,
- *    or `x-ratelimit-remaining: 0` with `x-ratelimit-reset`). Wait that long, then send again.
+ *    `x-ratelimit-remaining: 0` with `x-ratelimit-reset`, or a body saying "secondary rate limit",
+ *    which GitHub documents may come with no header at all). Wait that long, then send again.
  * 3. 401 or 403: the token is rejected. Reporting stops for this reporter (not one error per push).
  * 4. 408 and 5xx: the host failed; send again later.
  * 5. Any other 4xx (404 a repository the token cannot see, 422 a SHA the host does not have): this
@@ -30,7 +31,7 @@ export function classifyStatusAnswer(status: number, headers: AnswerHeaders, now
   if (status >= 200 && status < 300) return { kind: 'accepted', status };
   // GitLab answers a status posted again in the state it has (pending twice) with this 400: it is set.
   if (status === 400 && /cannot transition status/i.test(detail)) return { kind: 'accepted', status };
-  const wait = rateLimitWaitMs(status, headers, now);
+  const wait = rateLimitWaitMs(status, headers, now, detail);
   if (wait !== undefined) return { kind: 'throttled', status, retryAfterMs: wait };
   if (status === 401 || status === 403) return { kind: 'rejected', status };
   if (status === 408 || status >= 500) return { kind: 'unavailable', status, detail };
@@ -38,22 +39,25 @@ export function classifyStatusAnswer(status: number, headers: AnswerHeaders, now
 }
 
 /** The wait a rate-limited answer asks for, clamped to 1 s..15 min; undefined when the answer is no rate limit. */
-function rateLimitWaitMs(status: number, headers: AnswerHeaders, now: number): number | undefined {
+function rateLimitWaitMs(status: number, headers: AnswerHeaders, now: number, detail: string): number | undefined {
   const retryAfter = retryAfterMs(header(headers, 'retry-after'), now);
   const exhausted = header(headers, 'x-ratelimit-remaining')?.trim() === '0';
   const resetAt = Number(header(headers, 'x-ratelimit-reset'));
   const untilReset = exhausted && Number.isFinite(resetAt) && resetAt > 0 ? resetAt * 1000 - now : undefined;
-  const limited = status === 429 || ((status === 403 || status === 503) && retryAfter !== undefined) || (status === 403 && exhausted);
+  const secondary = status === 403 && /secondary rate limit/i.test(detail);
+  const limited = status === 429 || ((status === 403 || status === 503) && retryAfter !== undefined) || (status === 403 && (exhausted || secondary));
   if (!limited) return undefined;
   const wait = retryAfter ?? untilReset ?? DEFAULT_THROTTLE_MS;
   return Math.min(MAX_THROTTLE_MS, Math.max(1000, wait));
 }
 
-/** `Retry-After` in ms: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+/** `Retry-After` in ms: delta-seconds or an HTTP date (`… GMT`); undefined when absent or unreadable. */
 export function retryAfterMs(value: string | undefined, now: number): number | undefined {
   if (value === undefined) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // Date.parse reads "1.5" or "-1" as dates in 2001: only an HTTP date is taken as one.
+  if (!/GMT$/.test(trimmed)) return undefined;
   const date = Date.parse(trimmed);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

@@ -145,3 +145,20 @@ describe('retryAfterMs', () => {
     expect(retryAfterMs(value, NOW)).toBe(expected);
   });
 });
+
+describe('classifyStatusAnswer: the edges of GitHub and of Retry-After', () => {
+  const NOW = Date.UTC(2026, 11, 2);
+  it('reads a 403 whose body names the secondary rate limit, with no header, as a wait of 60 s', () => {
+    // Act
+    const answer = classifyStatusAnswer(403, {}, NOW, 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.');
+    // Assess
+    expect(answer).toEqual({ kind: 'throttled', status: 403, retryAfterMs: 60_000 });
+  });
+  it.each(['1.5', '-1', 'soon'])('takes a Retry-After of %j for no time at all (the default wait applies)', (value) => {
+    // Act
+    const answer = classifyStatusAnswer(429, { 'retry-after': value }, NOW);
+    // Assess
+    expect(retryAfterMs(value, NOW)).toBeUndefined();
+    expect(answer).toEqual({ kind: 'throttled', status: 429, retryAfterMs: 60_000 });
+  });
+});
