@@ -11,7 +11,7 @@ import { durableFromEnv } from '../lib/pipeline/durable';
 
 const logger = createLambdaLogger({ functionName: 'codecommit' });
 
-const { index, codehub, resolver } = await loadBridge(process.env, logger);
+const { index, codehub, resolver } = await loadBridge(process.env, logger, { budgetWaitMs: 2000 });
 // LEDGER_TABLE, PUSH_QUEUE_URL, PUSH_DLQ_URL: recorded and confirmed like webhook pushes (none set: stateless).
 const syncCodeCommitEvent = createCodeCommitSync({ index, logger, syncMirrors: createMirrorSyncer({ codehub, logger, resolver }), durable: await durableFromEnv(process.env) });
 

@@ -22,7 +22,7 @@ type ReconcileResult = Omit<ReconcileSummary, 'outcomes'> & { readonly ledger?: 
 type ReconcileHandler = (event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>) => Promise<ReconcileResult>;
 
 async function initialise(): Promise<ReconcileHandler> {
-  const { config, codehub, resolver } = await loadBridge(process.env, logger);
+  const { config, codehub, resolver, budgeted } = await loadBridge(process.env, logger, { budgetWaitMs: 20_000 });
   const settings = reconcileSettingsFromEnv(process.env);
   // With the ledger, the run also re-queues the confirm checks of pending pushes whose task was lost.
   const durable = await durableFromEnv(process.env);
@@ -37,6 +37,8 @@ async function initialise(): Promise<ReconcileHandler> {
       codehub,
       logger,
       ...settings,
+      // With the budget, a throttle pauses every caller and the next run tries again: retrying it here would multiply calls.
+      ...(budgeted ? { retry: { retryThrottled: false } } : {}),
       deadline: remaining === undefined ? undefined : Date.now() + remaining - RUN_MARGIN_MS,
     });
     // The per-mirror detail is in the log line; the invocation result only needs the counts.

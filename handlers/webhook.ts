@@ -24,7 +24,8 @@ const telemetry = createDeliveryTelemetry({ logger, metrics: createBridgeMetrics
 const lastTriggers = createLastTriggers();
 
 async function initialise(): Promise<WebhookHandler> {
-  const { config, index, codehub, resolver } = await loadBridge(process.env, logger);
+  // A delivery waits little for a budget slot: past it, the push is queued (202) and the worker triggers it.
+  const { config, index, codehub, resolver } = await loadBridge(process.env, logger, { budgetWaitMs: 300 });
   // LEDGER_TABLE, PUSH_QUEUE_URL, PUSH_DLQ_URL: every push recorded before its 2xx (none set: stateless).
   const durable = await durableFromEnv(process.env);
   // The status routes are rare next to deliveries: their modules load on the first status request, not at cold start.

@@ -44,7 +44,7 @@ function workerMetricsOf(target: Metrics): WorkerMetrics & { count(name: ReportM
 }
 
 async function initialise(): Promise<(record: SQSRecord) => Promise<void>> {
-  const { index, codehub, resolver } = await loadBridge(process.env, logger);
+  const { index, codehub, resolver } = await loadBridge(process.env, logger, { budgetWaitMs: 10_000 });
   const durable = await durableFromEnv(process.env);
   if (durable === undefined) {
     throw new ConfigError('LEDGER_TABLE', 'must be set, with PUSH_QUEUE_URL and PUSH_DLQ_URL: the worker confirms the pushes the ledger holds');
@@ -56,6 +56,7 @@ async function initialise(): Promise<(record: SQSRecord) => Promise<void>> {
     index,
     resolver,
     settings: durable.confirm,
+    windows: durable.windows,
     logger,
     metrics: workerMetricsOf(metrics),
   });

@@ -21,7 +21,7 @@ import { DEFAULT_RETRY_POLICY, sleep as sleepFor, type RetryPolicy } from './ret
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_TIMEOUT_MS } from './settings';
 import { encodeSigningComponent } from './sign';
 import { undiciTransport, type Transport } from './transport';
-import type { CallOptions, CodeHub, MirrorRefReader, MirrorSyncRequest, MirrorSyncResult, RefHead } from './types';
+import type { CallGate, CallOptions, CodeHub, MirrorRefReader, MirrorSyncRequest, MirrorSyncResult, RefHead } from './types';
 
 export type { MirrorStatus } from './response';
 
@@ -53,6 +53,12 @@ export interface CodeHubClientOptions {
   readonly retry?: Partial<RetryPolicy> | false | undefined;
   /** How the client waits between retries. @default setTimeout */
   readonly sleep?: ((ms: number) => Promise<void>) | undefined;
+  /**
+   * Admits every HTTP attempt (retries included) against a budget shared by every caller. With a
+   * gate, a 429 is not retried here: the gate pauses every caller, and the caller's queue tries again.
+   * 5xx, resets and timeouts are still retried, each retry admitted by the gate. @default none
+   */
+  readonly gate?: CallGate | undefined;
 }
 
 function checkRepositoryId(repositoryId: number): void {
@@ -110,10 +116,12 @@ function contextOf(options: CodeHubClientOptions): CallContext {
     transport: options.transport ?? undiciTransport,
     now: options.now ?? Date.now,
     logger: options.logger ?? silentLogger,
-    retryPolicy: { ...DEFAULT_RETRY_POLICY, ...retry },
+    // The gate overrides `retry`: one caller retrying a 429 would spend the budget every caller waits on.
+    retryPolicy: { ...DEFAULT_RETRY_POLICY, ...retry, ...(options.gate ? { retryThrottled: false } : {}) },
     sleep: options.sleep ?? sleepFor,
     connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    gate: options.gate,
   };
 }
 

@@ -3,6 +3,7 @@
  * `./retry` (429, 5xx, resets, timeouts; only inside the caller's deadline). A call whose IAM token
  * was refused is repeated once after the authenticator renewed it, once per call however many
  * retries. A signature failure is never repeated: more than five in a row lock the access key.
+ * With a `CallGate`, every attempt waits for the gate's admission, and a 429 is reported to it.
  */
 import { settleWithin } from '../deadline';
 import { CodeHubError, ErrorCodes } from '../errors';
@@ -12,11 +13,17 @@ import type { AuthHeaders, Authenticator } from './auth';
 import { errorFromResponse, isSignatureFailure, readServiceError, serverCanonicalRequest } from './response';
 import { withRetry, type RetryPolicy } from './retry';
 import { codeHubErrorFromTransportFailure, type Transport, type TransportResponse } from './transport';
-import type { CallOptions } from './types';
+import type { CallGate, CallKind, CallOptions } from './types';
 import { canonicalRequestOfSigned } from './verify';
 
 /** Every call sends JSON (or nothing), and the AK/SK signer signs this header with the rest. */
 const JSON_CONTENT = { 'Content-Type': 'application/json' } as const;
+
+/** How long the gate pauses every caller after a 429 that says nothing of when to come back. */
+const THROTTLE_PAUSE_WITHOUT_RETRY_AFTER_S = 10;
+
+/** A sync (POST) and a read (GET) draw on different budgets. */
+const KIND_OF_METHOD: Readonly<Record<Exchange['method'], CallKind>> = { POST: 'trigger', GET: 'read' };
 
 /** What every call of one client shares. */
 export interface CallContext {
@@ -30,6 +37,8 @@ export interface CallContext {
   readonly sleep: (ms: number) => Promise<void>;
   readonly connectTimeoutMs: number;
   readonly timeoutMs: number;
+  /** Admits every attempt against a budget shared with other clients. Without it, none is asked. */
+  readonly gate?: CallGate | undefined;
 }
 
 export interface Exchange {
@@ -55,13 +64,35 @@ interface Attempts {
 }
 
 /**
- * Makes `exchange` until it is answered 200 or the retry policy stops, inside `options.deadline`.
- * Resolves with the 200 answer; rejects with `CodeHubError`.
+ * What the gate refused an attempt with, carried through `withRetry` untouched (it repeats only
+ * `CodeHubError`s): no call was made, and the gate already said when to come back.
  */
-export function makeCall(context: CallContext, exchange: Exchange, options: CallOptions = {}): Promise<TransportResponse> {
+class GateRefusal extends Error {
+  readonly refusal: unknown;
+
+  constructor(refusal: unknown) {
+    super('the CodeHub call gate refused the call');
+    this.refusal = refusal;
+  }
+}
+
+/**
+ * Makes `exchange` until it is answered 200 or the retry policy stops, inside `options.deadline`.
+ * Resolves with the 200 answer; rejects with `CodeHubError`, or with what the gate refused an attempt with.
+ */
+export async function makeCall(context: CallContext, exchange: Exchange, options: CallOptions = {}): Promise<TransportResponse> {
   const call: Attempts = { context, exchange, url: new URL(`${context.baseUrl}${exchange.path}`), deadline: options.deadline, renewed: false };
+  try {
+    return await attemptWithRetries(call);
+  } catch (error) {
+    throw error instanceof GateRefusal ? error.refusal : error;
+  }
+}
+
+function attemptWithRetries(call: Attempts): Promise<TransportResponse> {
+  const { context, exchange } = call;
   return withRetry(() => attemptOnce(call), {
-    deadline: options.deadline,
+    deadline: call.deadline,
     now: context.now,
     sleep: context.sleep,
     policy: context.retryPolicy,
@@ -98,6 +129,8 @@ async function attemptOnce(call: Attempts): Promise<TransportResponse> {
   for (;;) {
     const authHeaders = await authorize(call);
     const headers = { ...JSON_CONTENT, ...authHeaders };
+    // Asked after authorizing, so that the admitted turn is the moment the call goes out.
+    await admit(call);
     const response = await send(call, headers);
     if (response.status === 200) return response;
     if (isSignatureFailure(response)) logSignatureFailure(call, headers, response);
@@ -109,7 +142,37 @@ async function attemptOnce(call: Attempts): Promise<TransportResponse> {
       });
       continue;
     }
-    throw errorFromResponse(response, exchange.operation, context.now(), exchange.secrets);
+    const error = errorFromResponse(response, exchange.operation, context.now(), exchange.secrets);
+    if (error.code === ErrorCodes.CODEHUB_THROTTLED) await reportThrottle(call, error);
+    throw error;
+  }
+}
+
+/** Waits for the gate's turn, if there is a gate; its refusal leaves the retries (see `GateRefusal`). */
+async function admit(call: Attempts): Promise<void> {
+  const { gate } = call.context;
+  if (gate === undefined) return;
+  try {
+    await gate.admit(KIND_OF_METHOD[call.exchange.method], call.exchange.operation, call.deadline);
+  } catch (refusal) {
+    throw new GateRefusal(refusal);
+  }
+}
+
+/** Tells the gate that CodeHub throttles, so that it pauses every caller, not only this one. */
+async function reportThrottle(call: Attempts, error: CodeHubError): Promise<void> {
+  const { context, exchange } = call;
+  if (context.gate === undefined) return;
+  const until = context.now() + (error.retryAfterSeconds ?? THROTTLE_PAUSE_WITHOUT_RETRY_AFTER_S) * 1000;
+  try {
+    await context.gate.throttled(until);
+  } catch (failure) {
+    // It should never reject; if it does, the caller still gets CodeHub's answer, not the gate's failure.
+    context.logger.warn('The CodeHub call gate could not record a throttle', {
+      operation: exchange.operation,
+      until,
+      reason: failure instanceof Error ? failure.message : String(failure),
+    });
   }
 }
 

@@ -8,6 +8,7 @@ import { createCodeHubClient } from './client';
 import type { CodeHubClient } from './client';
 import { readCodeHubSettings } from './settings';
 import type { Transport } from './transport';
+import type { CallGate } from './types';
 
 export type { AuthHeaders, AuthRequest, Authenticator, AuthenticatorOptions, AkSkAuthenticatorOptions, IamAuthenticatorOptions } from './auth';
 export { createAkSkAuthenticator, createAuthenticator, createIamAuthenticator, createStaticTokenAuthenticator } from './auth';
@@ -25,7 +26,7 @@ export { parseAuthorization, parseSdkDate, verifySignedRequest } from './verify'
 export type { VerifySignedRequestInput, VerifySignedRequestResult } from './verify';
 export { closeTransportPools, undiciTransport } from './transport';
 export type { Transport, TransportRequest, TransportResponse } from './transport';
-export type { CallOptions, CodeHub, MirrorRefReader, MirrorSyncRequest, MirrorSyncResult, RefHead } from './types';
+export type { CallGate, CallKind, CallOptions, CodeHub, MirrorRefReader, MirrorSyncRequest, MirrorSyncResult, RefHead } from './types';
 
 export interface CodeHubFromEnvOptions {
   /** @default undiciTransport */
@@ -33,6 +34,8 @@ export interface CodeHubFromEnvOptions {
   /** @default Date.now */
   readonly now?: (() => number) | undefined;
   readonly logger?: Logger | undefined;
+  /** Admits every CodeHub call against a shared budget; see `CodeHubClientOptions.gate`. @default none */
+  readonly gate?: CallGate | undefined;
 }
 
 /**
@@ -52,5 +55,6 @@ export function createCodeHubFromEnv(
   }
   const io = { transport: options.transport, now: options.now, connectTimeoutMs: settings.connectTimeoutMs, timeoutMs: settings.timeoutMs };
   const auth = createAuthenticator(settings.auth, io);
-  return createCodeHubClient({ endpoint: settings.endpoint, auth, logger: options.logger, ...io });
+  // The gate is for CodeHub calls only: the authenticator's IAM token calls are not counted.
+  return createCodeHubClient({ endpoint: settings.endpoint, auth, logger: options.logger, gate: options.gate, ...io });
 }

@@ -8,6 +8,8 @@
  * - Never repeat an AK/SK signature failure: more than five in a row lock the access key. Never
  *   repeat any other 4xx; the one 401 worth repeating (an expired IAM token) is renewed and
  *   repeated once by the client itself, not here.
+ * - With a gate shared by every caller (the client's `gate`), not even a 429: the gate pauses them
+ *   all, and the caller's queue tries again later. Retrying here would multiply calls during a throttle.
  * - Only inside a deadline. Without one there is no budget to spend, so the call is made once.
  * - Exponential backoff with full jitter (a random wait below a doubling ceiling), so that pushes
  *   that failed together do not come back together; `Retry-After` is a floor.
@@ -29,6 +31,8 @@ export interface RetryPolicy {
   readonly minAttemptMs: number;
   /** Uniform in [0, 1). @default Math.random */
   readonly random: () => number;
+  /** Whether a 429 is repeated here; the client sets `false` when it has a gate. @default true */
+  readonly retryThrottled: boolean;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
@@ -38,6 +42,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
   capMs: 2000,
   minAttemptMs: 200,
   random: Math.random,
+  retryThrottled: true,
 });
 
 /** Failures another attempt may not meet. Everything else is final. */
@@ -48,17 +53,23 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.CODEHUB_TIMEOUT,
 ]);
 
+/** Whether another attempt may meet something else than `error`, attempts and time aside. */
+function isRetryable(error: unknown, policy: { readonly retryThrottled?: boolean | undefined }): error is CodeHubError {
+  if (!(error instanceof CodeHubError) || !RETRYABLE.has(error.code)) return false;
+  return policy.retryThrottled !== false || error.code !== ErrorCodes.CODEHUB_THROTTLED;
+}
+
 /**
  * Whether a failure of call number `attempt` (1 = the first) may be followed by another call.
- * Ignores time; `decideRetry` adds the deadline.
+ * Ignores time; `decideRetry` adds the deadline. `retryThrottled` left out counts as `true`.
  */
 export function shouldRetry(
   error: unknown,
   attempt: number,
-  policy: Pick<RetryPolicy, 'maxAttempts'> = DEFAULT_RETRY_POLICY,
+  policy: Pick<RetryPolicy, 'maxAttempts'> & Partial<Pick<RetryPolicy, 'retryThrottled'>> = DEFAULT_RETRY_POLICY,
 ): boolean {
   if (attempt >= policy.maxAttempts) return false;
-  return error instanceof CodeHubError && RETRYABLE.has(error.code);
+  return isRetryable(error, policy);
 }
 
 /** Full jitter: a uniform wait below `min(capMs, baseMs · 2^(attempt-1))`, in whole milliseconds. */
@@ -102,7 +113,7 @@ export function decideRetry(
   time: { readonly now: number; readonly deadline: number | undefined },
   policy: RetryPolicy = DEFAULT_RETRY_POLICY,
 ): RetryDecision {
-  if (!(error instanceof CodeHubError) || !RETRYABLE.has(error.code)) return { retry: false, reason: 'final' };
+  if (!isRetryable(error, policy)) return { retry: false, reason: 'final' };
   if (attempt >= policy.maxAttempts) return { retry: false, reason: 'attempts' };
   if (time.deadline === undefined) return { retry: false, reason: 'no-deadline' };
   const delayMs = retryDelayMs(error, attempt, policy);

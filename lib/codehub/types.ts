@@ -46,3 +46,22 @@ export interface MirrorRefReader {
   /** The commit a branch, tag or SHA names (ShowCommit, `id`). */
   getCommit(repositoryId: number, ref: string, options?: CallOptions): Promise<RefHead | undefined>;
 }
+
+/** What a sync (POST) or a read (GET) of CodeHub is, for a budget that counts them apart. */
+export type CallKind = 'trigger' | 'read';
+
+/**
+ * Admits CodeHub calls against a budget shared beyond this client (lib/pipeline/codehub-budget.ts).
+ * The client asks before every HTTP attempt, retries and the repeat after a token renewal included;
+ * IAM token calls are not CodeHub calls and are not asked about.
+ */
+export interface CallGate {
+  /**
+   * Resolves when this attempt may be sent; rejects with `CodeHubError` CODEHUB_THROTTLED
+   * (`retryAfterSeconds` set) when its turn would come after `deadline` (epoch ms). The client
+   * passes whatever it rejects with to its caller unchanged and does not retry it: no call was made.
+   */
+  admit(kind: CallKind, operation: string, deadline: number | undefined): Promise<void>;
+  /** CodeHub answered 429: no caller anywhere should call before `until` (epoch ms). Never rejects. */
+  throttled(until: number): Promise<void>;
+}

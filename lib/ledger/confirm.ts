@@ -130,14 +130,14 @@ export function confirmSettingsFromEnv(env: Env): ConfirmSettings {
 }
 
 /**
- * `env[name]` as an integer from 1 to `max`; undefined when unset or blank.
+ * `env[name]` as an integer from `min` to `max`; undefined when unset or blank.
  * @throws ConfigError naming the variable otherwise
  */
-export function readEnvInteger(env: Env, name: string, max: number): number | undefined {
+export function readEnvInteger(env: Env, name: string, max: number, min = 1): number | undefined {
   const text = env[name]?.trim();
   if (text === undefined || text === '') return undefined;
   const value = Number(text);
-  if (!/^\d+$/.test(text) || value < 1 || value > max) throw new ConfigError(name, `must be an integer from 1 to ${max}, got "${text}"`);
+  if (!/^\d+$/.test(text) || value < min || value > max) throw new ConfigError(name, `must be an integer from ${min} to ${max}, got "${text}"`);
   return value;
 }
 

@@ -23,7 +23,8 @@ import { AwsCallError } from './aws-call';
 import { mirrorKeyOf } from './ledger-items';
 import type { DeliveryOutcome, PushSummary, Sender } from './outcome';
 import type { ConfirmTask, ReportTask } from './push-queue';
-import { isDeferrable, type Failure, type Job, type MirrorSyncer, type SyncTarget } from './sync';
+import { isDeferrable, type Failure, type Job, type MirrorSyncer, type SyncOutcome, type SyncTarget } from './sync';
+import { asSyncOutcome, createCoalescedSync, type JoinedSync } from './coalesced-sync';
 
 /** Occurrences of one key tried before giving up on finding a free `push_id`: far beyond any real history. */
 const MAX_OCCURRENCES = 64;
@@ -154,7 +155,7 @@ async function recordAndSync(context: AcceptContext, request: AcceptRequest, ent
   const { store, queue, confirm } = context.durable;
   const tasks: ConfirmTask[] = planned.map(({ key }) => ({ v: 1, kind: 'confirm', push_id: entry.pushId, mirror: key, attempt: 1, arrived_at: entry.arrivedAt }));
   const callStarted = context.now();
-  const sync = context.syncMirrors(planned.map(({ target }) => target), request.deadline, { ...request.log, pushId: entry.pushId });
+  const sync = syncPlanned(context, planned, entry.pushId, request.deadline, { ...request.log, pushId: entry.pushId });
   const record = (async () => {
     // The CodeHub request goes on the wire first: the SDK's own work would otherwise run ahead of it.
     await nextTurn();
@@ -173,9 +174,43 @@ async function recordAndSync(context: AcceptContext, request: AcceptRequest, ent
   // A concurrent duplicate recorded it first: answer as that push.
   if (recorded.value !== undefined) return { kind: 'known-push', entry: recorded.value };
 
-  const { jobs, failures } = synced.value;
-  await noteSyncOutcome(context, entry, tasks, jobs, failures, request.log);
+  const { jobs, failures, trailing } = synced.value;
+  await Promise.all([noteSyncOutcome(context, entry, tasks, jobs, failures, request.log), checkAtTrailing(context, tasks, trailing)]);
   return { kind: 'recorded', pushId: entry.pushId, jobs, failures, codehubMs, attempted: planned.length };
+}
+
+/** A joined push's jid is waited for this long when the trigger carrying it is still in flight. */
+const JOIN_JID_WAIT_MS = 500;
+
+/**
+ * Each mirror's sync: through the sync windows when coalescing is on (a mirror another push's
+ * trigger carries answers with that trigger's job, or as queued when it is itself queued), else
+ * triggered directly. `trailing`: the mirrors whose window's trailing trigger this push took.
+ */
+async function syncPlanned(
+  context: AcceptContext,
+  planned: readonly PlannedMirror[],
+  pushId: string,
+  deadline: number,
+  log: Record<string, unknown>,
+): Promise<SyncOutcome & { readonly trailing: readonly JoinedSync[] }> {
+  const { windows } = context.durable;
+  if (windows === undefined) return { ...(await context.syncMirrors(planned.map(({ target }) => target), deadline, log)), trailing: [] };
+  const coalesced = createCoalescedSync({ windows, syncMirrors: context.syncMirrors, logger: context.logger, now: context.now, jidWaitMs: JOIN_JID_WAIT_MS });
+  const outcome = await coalesced(planned, pushId, deadline, log);
+  // The window note is on its way; it is not the push's safety (its confirm proves it either way), so the answer does not wait.
+  void outcome.noted;
+  return asSyncOutcome(outcome);
+}
+
+/** A push that took its window's trailing trigger is checked when the window ends: that check triggers again. */
+async function checkAtTrailing(context: AcceptContext, tasks: readonly ConfirmTask[], trailing: readonly JoinedSync[]): Promise<void> {
+  await Promise.all(
+    trailing.flatMap((one) => {
+      const task = tasks.find((candidate) => candidate.mirror === one.key);
+      return task === undefined ? [] : [context.durable.queue.sendConfirm(task, Math.max(1, ((one.trailingDue ?? 0) - context.now()) / 1000))];
+    }),
+  );
 }
 
 /** Seconds before a report task is seen: the record is committed by then (the worker looks again if not). */

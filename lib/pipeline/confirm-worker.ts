@@ -19,7 +19,9 @@ import { checkMirror, configuredMirror, ledgerErrorOf, type CheckContext, type C
 import { LedgerErrorCodes, LedgerStoreError, mirrorKeyOf, type LedgerStore, type MirrorUpdate } from './ledger-store';
 import type { ConfirmTask, FailedNotice, PushQueue } from './push-queue';
 import { isReported } from './report-plan';
-import { createMirrorSyncer, isDeferrable, type SyncTarget } from './sync';
+import { createMirrorSyncer, isDeferrable, type SyncOutcome, type SyncTarget } from './sync';
+import { asSyncOutcome, createCoalescedSync } from './coalesced-sync';
+import type { SyncWindows } from './sync-windows';
 
 export type { ConfirmCodeHub } from './confirm-check';
 export { GiveUpCodes } from '../ledger/confirm';
@@ -42,6 +44,8 @@ export interface ConfirmWorkerOptions {
   /** Turns `target` paths into repository ids; needed only for mirrors configured by path. */
   readonly resolver?: RepositoryResolver | undefined;
   readonly settings: ConfirmSettings;
+  /** Coalescing: a re-trigger joins the sync another push's trigger is carrying. @default none (always triggers) */
+  readonly windows?: SyncWindows | undefined;
   readonly logger: Logger;
   /** @default none written */
   readonly metrics?: WorkerMetrics | undefined;
@@ -63,6 +67,8 @@ export type TaskOutcome = OutcomeBase &
     /** Not there yet (the job still running, or a head unread): the next check is queued. */
     | { readonly kind: 'checked'; readonly delaySeconds: number }
     | { readonly kind: 'retriggered'; readonly jid: string; readonly delaySeconds: number }
+    /** Coalesced: the sync another push's trigger started carries this one too; no CodeHub call. */
+    | { readonly kind: 'joined'; readonly jid: string; readonly delaySeconds: number }
     /** The trigger met a failure CodeHub may get over (throttled, 5xx, timeout): the next check is queued. */
     | { readonly kind: 'deferred'; readonly code: string; readonly delaySeconds: number }
     | { readonly kind: 'failed'; readonly code: string; readonly reason: string }
@@ -185,9 +191,27 @@ export function createConfirmWorker(options: ConfirmWorkerOptions): ConfirmWorke
     return { ...run.base, kind: 'checked', delaySeconds };
   }
 
+  /** The sync, or the one carrying this push when coalescing is on; `trailingDue`: this push checks then (epoch ms). */
+  async function syncOrJoin(run: Run, configured: SyncTarget): Promise<SyncOutcome & { readonly joined: boolean; readonly trailingDue?: number | undefined }> {
+    if (options.windows === undefined) return { ...(await sync([configured], run.deadline, { ...run.base })), joined: false };
+    const coalesced = createCoalescedSync({ windows: options.windows, syncMirrors: sync, logger, now });
+    const outcome = await coalesced([{ target: configured, key: run.task.mirror }], run.task.push_id, run.deadline, { ...run.base });
+    await outcome.noted;
+    const [joined] = outcome.joined;
+    return { ...asSyncOutcome(outcome), joined: joined !== undefined, trailingDue: joined?.trailingDue };
+  }
+
   async function retrigger(run: Run, configured: SyncTarget, delaySeconds: number): Promise<TaskOutcome> {
-    const { jobs, failures } = await sync([configured], run.deadline, { ...run.base });
+    const { jobs, failures, joined, trailingDue } = await syncOrJoin(run, configured);
     const [job] = jobs;
+    if (job !== undefined && joined) {
+      // Another push's trigger carries this one: no call made; look again when its window ends, or as planned.
+      const written = await write(run, { event: 'trigger-accepted', jid: job.jid, ...(job.repository_id > 0 ? { repositoryId: job.repository_id } : {}), checked: true });
+      if (written !== 'updated') return settledElsewhere(run, written);
+      const delay = trailingDue === undefined ? delaySeconds : Math.max(1, (trailingDue - now()) / 1000);
+      await queue.sendConfirm(nextTask(run), delay);
+      return { ...run.base, kind: 'joined', jid: job.jid, delaySeconds: delay };
+    }
     if (job !== undefined) {
       const written = await write(run, { event: 'trigger-accepted', jid: job.jid, repositoryId: job.repository_id, checked: true });
       if (written !== 'updated') return settledElsewhere(run, written);

@@ -38,7 +38,7 @@ const SEND = ['sqs:SendMessage'];
 /** What each function does with the durable pipeline's resources (durable=true). */
 const DURABLE_GRANTS: Record<FunctionName, Grants> = {
   webhook: { LedgerTable: ITEM_WRITES, 'LedgerTable/index/*': ['dynamodb:Query'], PushQueue: SEND, PushDeadLetterQueue: SEND },
-  reconcile: { LedgerTable: ['dynamodb:GetItem', 'dynamodb:Query'], 'LedgerTable/index/*': ['dynamodb:Query'], PushQueue: SEND },
+  reconcile: { LedgerTable: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], 'LedgerTable/index/*': ['dynamodb:Query'], PushQueue: SEND },
   worker: {
     LedgerTable: ITEM_WRITES,
     'LedgerTable/index/*': ['dynamodb:Query'],

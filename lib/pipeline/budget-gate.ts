@@ -1,0 +1,97 @@
+/**
+ * The global CodeHub budget as the CodeHub client's call gate: every attempt of every function
+ * (webhook, worker, reconcile, status page) takes its slot from one schedule in DynamoDB
+ * (codehub-budget.ts) before it is sent, and a 429 from CodeHub pauses every caller.
+ *
+ * A call whose slot would come after the caller may wait is not sent: it fails as CODEHUB_THROTTLED
+ * with the time its turn comes, so the push is queued (202) or its check is put off, and the queue
+ * sends it later. The budget needs the ledger table; the stateless bridge has none.
+ * The budget module (and the AWS SDK under it) is imported on the first call, not at cold start.
+ */
+
+import type { CallGate, CallKind } from '../codehub/types';
+import { CodeHubError, ErrorCodes } from '../errors';
+import { readEnvInteger } from '../ledger/confirm';
+import type { Logger } from '../observability/log';
+import type { CodeHubBudget } from './codehub-budget';
+
+/** `CODEHUB_MAX_CALLS_PER_MINUTE`: half the shared 600/min quota, leaving the rest to people and other tools. */
+export const DEFAULT_CALLS_PER_MINUTE = 300;
+/** Below this much time left for the call itself, a slot is not worth waiting for. */
+const MIN_CALL_MS = 250;
+/** Waited when the budget itself cannot be read: no call goes out unbudgeted. */
+const BUDGET_UNREADABLE_RETRY_SECONDS = 5;
+
+export interface BudgetGateOptions {
+  /** The longest one call waits for its slot (also bounded by the call's deadline). */
+  readonly maxWaitMs: number;
+  readonly logger: Logger;
+  /** `CallsAdmitted` by kind and `BudgetWaitMs`. @default none written */
+  readonly metrics?: { count(name: 'CodeHubCalls', kind: CallKind): void; milliseconds(name: 'BudgetWaitMs', ms: number): void } | undefined;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** @default the budget of `LEDGER_TABLE` (lazily imported) */
+  readonly budget?: () => Promise<CodeHubBudget>;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** The calls per minute `env` asks for; undefined = no budget (`0`, or no ledger table). @throws ConfigError */
+export function budgetCallsPerMinute(env: Env): number | undefined {
+  const limit = readEnvInteger(env, 'CODEHUB_MAX_CALLS_PER_MINUTE', 100_000, 0) ?? DEFAULT_CALLS_PER_MINUTE;
+  if (limit === 0 || (env['LEDGER_TABLE'] ?? '').trim() === '') return undefined;
+  return limit;
+}
+
+/** The gate for `env`'s budget, or undefined when it has none. */
+export function budgetGateFromEnv(env: Env, options: BudgetGateOptions): CallGate | undefined {
+  const callsPerMinute = budgetCallsPerMinute(env);
+  if (callsPerMinute === undefined) return undefined;
+  const tableName = (env['LEDGER_TABLE'] ?? '').trim();
+  let budget: Promise<CodeHubBudget> | undefined;
+  const lazy = async (): Promise<CodeHubBudget> => {
+    budget ??= import('./codehub-budget').then(({ createCodeHubBudget }) => createCodeHubBudget({ tableName, callsPerMinute }));
+    return budget;
+  };
+  return createBudgetGate({ ...options, budget: options.budget ?? lazy });
+}
+
+export function createBudgetGate(options: BudgetGateOptions & { readonly budget: () => Promise<CodeHubBudget> }): CallGate {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  return {
+    async admit(kind, operation, deadline) {
+      const room = deadline === undefined ? options.maxWaitMs : deadline - now() - MIN_CALL_MS;
+      const maxWaitMs = Math.max(0, Math.min(options.maxWaitMs, room));
+      let slot: Awaited<ReturnType<CodeHubBudget['reserve']>>;
+      try {
+        slot = await (await options.budget()).reserve(maxWaitMs);
+      } catch (error) {
+        options.logger.warn('CodeHub budget not readable: the call waits', { operation, error });
+        throw new CodeHubError(ErrorCodes.CODEHUB_THROTTLED, `CodeHub ${operation}: the bridge's CodeHub budget could not be read`, {
+          retryAfterSeconds: BUDGET_UNREADABLE_RETRY_SECONDS,
+          cause: error,
+        });
+      }
+      if (slot.kind === 'over') {
+        const budget = await options.budget();
+        throw new CodeHubError(ErrorCodes.CODEHUB_THROTTLED, `CodeHub ${operation}: the bridge's budget of ${budget.callsPerMinute} calls a minute is spent for now`, {
+          retryAfterSeconds: Math.max(1, Math.ceil(slot.retryAfterMs / 1000)),
+        });
+      }
+      if (slot.waitMs > 0) await sleep(slot.waitMs);
+      options.metrics?.count('CodeHubCalls', kind);
+      options.metrics?.milliseconds('BudgetWaitMs', slot.waitMs);
+    },
+    async throttled(until) {
+      try {
+        await (await options.budget()).pause(until);
+        options.logger.warn('CodeHub throttled the bridge: every caller waits', { until: new Date(until).toISOString() });
+      } catch (error) {
+        options.logger.warn('CodeHub budget not paused', { error });
+      }
+    },
+  };
+}
