@@ -6,7 +6,7 @@
  */
 import type { Context } from 'aws-lambda';
 import { loadBridge } from '../lib/pipeline/bootstrap';
-import { createLambdaLogger } from '../lib/observability/lambda';
+import { createBudgetMetrics, createLambdaLogger } from '../lib/observability/lambda';
 import { reconcileCounts, reconcileMirrors, resolvePathMirrors, type ReconcileSummary } from '../lib/pipeline/reconcile';
 import { reconcileSettingsFromEnv } from '../lib/pipeline/settings';
 import { durableFromEnv } from '../lib/pipeline/durable';
@@ -22,7 +22,7 @@ type ReconcileResult = Omit<ReconcileSummary, 'outcomes'> & { readonly ledger?: 
 type ReconcileHandler = (event: unknown, context?: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>) => Promise<ReconcileResult>;
 
 async function initialise(): Promise<ReconcileHandler> {
-  const { config, codehub, resolver, budgeted } = await loadBridge(process.env, logger, { budgetWaitMs: 20_000 });
+  const { config, codehub, resolver, budgeted } = await loadBridge(process.env, logger, { budgetWaitMs: 20_000, budgetMetrics: createBudgetMetrics() });
   const settings = reconcileSettingsFromEnv(process.env);
   // With the ledger, the run also re-queues the confirm checks of pending pushes whose task was lost.
   const durable = await durableFromEnv(process.env);

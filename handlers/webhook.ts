@@ -11,7 +11,7 @@ import { statusRoute } from '../lib/http/route';
 import { idempotencyStoreFromEnv } from '../lib/pipeline/idempotency';
 import { createLastTriggers } from '../lib/status/last-triggers';
 import { createDeliveryTelemetry } from '../lib/observability/delivery';
-import { createBridgeMetrics, createLambdaLogger } from '../lib/observability/lambda';
+import { createBridgeMetrics, createBudgetMetrics, createLambdaLogger } from '../lib/observability/lambda';
 import type { StatusHandler } from '../lib/status/status';
 import { createWebhookHandler, type WebhookHandler } from '../lib/pipeline/webhook';
 import { webhookSettingsFromEnv } from '../lib/pipeline/settings';
@@ -25,7 +25,7 @@ const lastTriggers = createLastTriggers();
 
 async function initialise(): Promise<WebhookHandler> {
   // A delivery waits little for a budget slot: past it, the push is queued (202) and the worker triggers it.
-  const { config, index, codehub, resolver } = await loadBridge(process.env, logger, { budgetWaitMs: 300 });
+  const { config, index, codehub, resolver } = await loadBridge(process.env, logger, { budgetWaitMs: 300, budgetMetrics: createBudgetMetrics() });
   // LEDGER_TABLE, PUSH_QUEUE_URL, PUSH_DLQ_URL: every push recorded before its 2xx (none set: stateless).
   const durable = await durableFromEnv(process.env);
   // The status routes are rare next to deliveries: their modules load on the first status request, not at cold start.

@@ -13,7 +13,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ConfigError } from '../lib/errors';
-import { createBridgeMetrics, createLambdaLogger } from '../lib/observability/lambda';
+import { createBridgeMetrics, createBudgetMetrics, createLambdaLogger } from '../lib/observability/lambda';
 import { loadBridge } from '../lib/pipeline/bootstrap';
 import { createConfirmWorker, type WorkerMetrics } from '../lib/pipeline/confirm-worker';
 import { durableFromEnv } from '../lib/pipeline/durable';
@@ -44,7 +44,7 @@ function workerMetricsOf(target: Metrics): WorkerMetrics & { count(name: ReportM
 }
 
 async function initialise(): Promise<(record: SQSRecord) => Promise<void>> {
-  const { index, codehub, resolver } = await loadBridge(process.env, logger, { budgetWaitMs: 10_000 });
+  const { index, codehub, resolver } = await loadBridge(process.env, logger, { budgetWaitMs: 10_000, budgetMetrics: createBudgetMetrics() });
   const durable = await durableFromEnv(process.env);
   if (durable === undefined) {
     throw new ConfigError('LEDGER_TABLE', 'must be set, with PUSH_QUEUE_URL and PUSH_DLQ_URL: the worker confirms the pushes the ledger holds');

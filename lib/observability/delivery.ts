@@ -26,6 +26,8 @@ export interface DeliveryRecord {
   readonly reason?: string;
   readonly repositoryIds?: readonly (number | undefined)[];
   readonly jids?: readonly string[];
+  /** How many of `jids` this push joined (another push's trigger carries it: coalescing). */
+  readonly coalesced?: number;
   /** CodeHub's own error codes, one per failed sync (`APIG.0308`, `CH.004404`, or the bridge's code when CodeHub sent none). */
   readonly codehubErrors?: readonly string[];
   readonly codehubMs?: number;
@@ -47,15 +49,18 @@ export function logDelivery(logger: Logger): DeliveryObserver {
 /**
  * The metrics of one delivery: Deliveries; Triggered (syncs started); Ignored; Rejected by reason
  * (the bridge's code); CodeHubErrors by CodeHub's code; CodeHubLatency; and with the ledger,
- * PushesAccepted (a new push recorded) and PushesQueued (recorded, its sync left to the worker).
+ * PushesAccepted (a new push recorded), PushesQueued (recorded, its sync left to the worker) and
+ * PushesCoalesced (syncs it joined instead of triggering).
  * Dimensioned counts go out as single metrics, so each carries its own reason or code.
  */
 export function recordDeliveryMetrics(metrics: Metrics, record: DeliveryRecord): void {
   metrics.addMetric('Deliveries', MetricUnit.Count, 1);
   if (record.pushId !== undefined && record.outcome !== 'replayed') metrics.addMetric('PushesAccepted', MetricUnit.Count, 1);
   if (record.outcome === 'queued') metrics.addMetric('PushesQueued', MetricUnit.Count, 1);
-  const triggered = record.jids?.length ?? 0;
+  const coalesced = record.coalesced ?? 0;
+  const triggered = (record.jids?.length ?? 0) - coalesced;
   if (triggered > 0) metrics.addMetric('Triggered', MetricUnit.Count, triggered);
+  if (coalesced > 0) metrics.addMetric('PushesCoalesced', MetricUnit.Count, coalesced);
   if (record.codehubMs !== undefined) metrics.addMetric('CodeHubLatency', MetricUnit.Milliseconds, record.codehubMs);
   if (record.outcome === 'ignored') metrics.addMetric('Ignored', MetricUnit.Count, 1);
   if (record.outcome === 'rejected') {

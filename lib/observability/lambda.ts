@@ -5,7 +5,7 @@
  * and metrics hold is `./delivery.ts`.
  */
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { Logger } from './log';
 import { redact } from './redact';
@@ -70,4 +70,27 @@ export function createLambdaLogger(options: { readonly functionName?: string; re
 
 export function createBridgeMetrics(): Metrics {
   return new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+}
+
+/** What the CodeHub budget writes (lib/pipeline/budget-gate.ts): one call sent, after `waitMs` for its slot. */
+export interface BudgetMetrics {
+  call(kind: 'trigger' | 'read', waitMs: number): void;
+}
+
+/**
+ * The budget's metrics, one EMF line per CodeHub call sent, written at once (no flush of the
+ * function's own metrics needed), by `kind`: `CodeHubCallsPerMinute` (1; its one-minute sum is the
+ * calls that minute) and `BudgetWaitMs`.
+ */
+export function createBudgetMetrics(): BudgetMetrics {
+  return {
+    call: (kind, waitMs) => {
+      // A line of its own (a single metric would publish, and drop the dimension, after its first value).
+      const line = createBridgeMetrics();
+      line.addDimension('kind', kind);
+      line.addMetric('CodeHubCallsPerMinute', MetricUnit.Count, 1);
+      line.addMetric('BudgetWaitMs', MetricUnit.Milliseconds, waitMs);
+      line.publishStoredMetrics();
+    },
+  };
 }

@@ -9,6 +9,7 @@ import { createRepositoryResolver, type RepositoryResolver } from '../codehub/re
 import { loadMirrorConfig } from '../config/load';
 import { resolveEnvironmentSecrets } from '../config/secrets';
 import type { MirrorConfig } from '../config/types';
+import type { BudgetMetrics } from '../observability/lambda';
 import type { Logger } from '../observability/log';
 import { buildMirrorIndex, type MirrorIndex } from '../config/mapping';
 import { budgetGateFromEnv } from './budget-gate';
@@ -26,13 +27,15 @@ export interface Bridge {
 export interface LoadBridgeOptions {
   /** The longest one CodeHub call of this function waits for its budget slot. @default 1000 */
   readonly budgetWaitMs?: number;
+  /** Where the budget's metrics go. @default none written */
+  readonly budgetMetrics?: BudgetMetrics | undefined;
 }
 
 export async function loadBridge(env: Readonly<Record<string, string | undefined>>, logger: Logger, options: LoadBridgeOptions = {}): Promise<Bridge> {
   // CODEHUB_SK=ssm:/… or secretsmanager:… are read alongside the config's own references.
   const [{ config, warnings }, codehubEnv] = await Promise.all([loadMirrorConfig(env), resolveEnvironmentSecrets(env)]);
   for (const warning of warnings) logger.warn('config warning', { warning });
-  const gate = budgetGateFromEnv(env, { maxWaitMs: options.budgetWaitMs ?? 1000, logger });
+  const gate = budgetGateFromEnv(env, { maxWaitMs: options.budgetWaitMs ?? 1000, logger, metrics: options.budgetMetrics });
   const codehub = createCodeHubFromEnv(codehubEnv, { logger, gate });
   const byPath = config.pathMirrors.length + config.wildcardMirrors.length > 0;
   return {

@@ -9,9 +9,10 @@
  * The budget module (and the AWS SDK under it) is imported on the first call, not at cold start.
  */
 
-import type { CallGate, CallKind } from '../codehub/types';
+import type { CallGate } from '../codehub/types';
 import { CodeHubError, ErrorCodes } from '../errors';
 import { readEnvInteger } from '../ledger/confirm';
+import type { BudgetMetrics } from '../observability/lambda';
 import type { Logger } from '../observability/log';
 import type { CodeHubBudget } from './codehub-budget';
 
@@ -26,8 +27,8 @@ export interface BudgetGateOptions {
   /** The longest one call waits for its slot (also bounded by the call's deadline). */
   readonly maxWaitMs: number;
   readonly logger: Logger;
-  /** `CallsAdmitted` by kind and `BudgetWaitMs`. @default none written */
-  readonly metrics?: { count(name: 'CodeHubCalls', kind: CallKind): void; milliseconds(name: 'BudgetWaitMs', ms: number): void } | undefined;
+  /** `CodeHubCallsPerMinute` by kind and `BudgetWaitMs`. @default none written */
+  readonly metrics?: BudgetMetrics | undefined;
   /** @default Date.now */
   readonly now?: () => number;
   /** @default setTimeout */
@@ -52,7 +53,12 @@ export function budgetGateFromEnv(env: Env, options: BudgetGateOptions): CallGat
   const tableName = (env['LEDGER_TABLE'] ?? '').trim();
   let budget: Promise<CodeHubBudget> | undefined;
   const lazy = async (): Promise<CodeHubBudget> => {
-    budget ??= import('./codehub-budget').then(({ createCodeHubBudget }) => createCodeHubBudget({ tableName, callsPerMinute }));
+    budget ??= import('./codehub-budget')
+      .then(({ createCodeHubBudget }) => createCodeHubBudget({ tableName, callsPerMinute }))
+      .catch((error: unknown) => {
+        budget = undefined; // the next call tries again
+        throw error;
+      });
     return budget;
   };
   return createBudgetGate({ ...options, budget: options.budget ?? lazy });
@@ -61,13 +67,18 @@ export function budgetGateFromEnv(env: Env, options: BudgetGateOptions): CallGat
 export function createBudgetGate(options: BudgetGateOptions & { readonly budget: () => Promise<CodeHubBudget> }): CallGate {
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  /** The latest pause this container's own 429s asked for: known without a read. */
+  let localPause = 0;
   return {
     async admit(kind, operation, deadline) {
-      const room = deadline === undefined ? options.maxWaitMs : deadline - now() - MIN_CALL_MS;
+      const asked = now();
+      const room = deadline === undefined ? options.maxWaitMs : deadline - asked - MIN_CALL_MS;
       const maxWaitMs = Math.max(0, Math.min(options.maxWaitMs, room));
       let slot: Awaited<ReturnType<CodeHubBudget['reserve']>>;
+      let budget: CodeHubBudget;
       try {
-        slot = await (await options.budget()).reserve(maxWaitMs);
+        budget = await options.budget();
+        slot = await budget.reserve(maxWaitMs);
       } catch (error) {
         options.logger.warn('CodeHub budget not readable: the call waits', { operation, error });
         throw new CodeHubError(ErrorCodes.CODEHUB_THROTTLED, `CodeHub ${operation}: the bridge's CodeHub budget could not be read`, {
@@ -76,16 +87,25 @@ export function createBudgetGate(options: BudgetGateOptions & { readonly budget:
         });
       }
       if (slot.kind === 'over') {
-        const budget = await options.budget();
         throw new CodeHubError(ErrorCodes.CODEHUB_THROTTLED, `CodeHub ${operation}: the bridge's budget of ${budget.callsPerMinute} calls a minute is spent for now`, {
           retryAfterSeconds: Math.max(1, Math.ceil(slot.retryAfterMs / 1000)),
         });
       }
-      if (slot.waitMs > 0) await sleep(slot.waitMs);
-      options.metrics?.count('CodeHubCalls', kind);
-      options.metrics?.milliseconds('BudgetWaitMs', slot.waitMs);
+      if (slot.waitMs > 0) {
+        // The slot's time counts from the reservation, not from its answer.
+        await sleep(Math.max(0, asked + slot.waitMs - now()));
+        // A 429 that came back while this call waited pauses it too.
+        const pausedUntil = Math.max(localPause, (await budget.pausedUntil().catch(() => undefined)) ?? 0);
+        if (pausedUntil > now()) {
+          throw new CodeHubError(ErrorCodes.CODEHUB_THROTTLED, `CodeHub ${operation}: CodeHub throttled the bridge while the call waited its turn`, {
+            retryAfterSeconds: Math.max(1, Math.ceil((pausedUntil - now()) / 1000)),
+          });
+        }
+      }
+      options.metrics?.call(kind, slot.waitMs);
     },
     async throttled(until) {
+      localPause = Math.max(localPause, until);
       try {
         await (await options.budget()).pause(until);
         options.logger.warn('CodeHub throttled the bridge: every caller waits', { until: new Date(until).toISOString() });

@@ -24,6 +24,8 @@ export interface JoinedSync {
   readonly jid?: string | undefined;
   /** When this push took the window's trailing trigger: check the mirror then (epoch ms). */
   readonly trailingDue?: number | undefined;
+  /** When the carrying trigger's window ends (epoch ms), once it was sent. */
+  readonly windowEnds?: number | undefined;
 }
 
 export interface CoalescedOutcome {
@@ -84,6 +86,7 @@ export function createCoalescedSync(options: CoalescedSyncOptions): CoalescedSyn
       ...('target' in one.target ? { target: one.target.target } : {}),
       jid,
       trailingDue: claim.trailingDue,
+      windowEnds: claim.windowEnds,
     };
   }
 }
@@ -93,7 +96,7 @@ export function createCoalescedSync(options: CoalescedSyncOptions): CoalescedSyn
  * that trigger is itself queued, as queued (202). `trailing`: the mirrors whose trailing trigger this push took.
  */
 export function asSyncOutcome(outcome: CoalescedOutcome): SyncOutcome & { readonly trailing: readonly JoinedSync[] } {
-  const carried = outcome.joined.flatMap((one): Job[] => (one.jid === undefined ? [] : [{ repository_id: one.repository_id, jid: one.jid, ...(one.target === undefined ? {} : { target: one.target }) }]));
+  const carried = outcome.joined.flatMap((one): Job[] => (one.jid === undefined ? [] : [{ repository_id: one.repository_id, jid: one.jid, ...(one.target === undefined ? {} : { target: one.target }), coalesced: true }]));
   const queued = outcome.joined.filter((one) => one.jid === undefined).map(queuedJoinFailure);
   return { jobs: [...outcome.jobs, ...carried], failures: [...outcome.failures, ...queued], trailing: outcome.joined.filter((one) => one.trailingDue !== undefined) };
 }

@@ -50,9 +50,12 @@ export interface CodeHubBudget {
   reserve(maxWaitMs: number): Promise<Slot>;
   /**
    * No call before `until` (epoch ms), for every caller: CodeHub answered 429 with a Retry-After. Only
-   * extends a pause (or a schedule) already reaching further. One UpdateItem.
+   * extends a pause (or a schedule) already reaching further. Also raises `paused_until`, which callers
+   * already holding a slot read before they send (`pausedUntil`). Two UpdateItems.
    */
   pause(until: number): Promise<void>;
+  /** The end of the latest pause (epoch ms), if one was ever set. One consistent GetItem. */
+  pausedUntil(): Promise<number | undefined>;
   /** Releases a client the budget created (an injected one stays the caller's). */
   close(): void;
 }
@@ -101,6 +104,13 @@ export function createCodeHubBudget(options: CodeHubBudgetOptions): CodeHubBudge
     callsPerMinute,
     reserve: (maxWaitMs) => reserve(context, maxWaitMs),
     pause: (until) => pause(context, until),
+    pausedUntil: async () => {
+      const answer = await call('GetItem', () =>
+        context.documents.send(new GetCommand({ TableName: context.table, Key: KEY, ConsistentRead: true }), { abortSignal: AbortSignal.timeout(TIMEOUT_MS) }),
+      );
+      const until = answer.Item?.['paused_until'];
+      return until === undefined ? undefined : numberOf(until);
+    },
     close: () => {
       if (options.client === undefined) client.destroy();
     },
@@ -145,6 +155,12 @@ async function pause(context: Context, until: number): Promise<void> {
     UpdateExpression: 'SET tat = :until, expires_at = :expires_at',
     ConditionExpression: 'attribute_not_exists(tat) OR tat < :until',
     ExpressionAttributeValues: { ':until': until, ':expires_at': expiresAtOf(Math.max(until, context.now())) },
+  });
+  // Slots taken before the 429 came back would still go out during the pause: their holders read this first.
+  await updateIf(context, {
+    UpdateExpression: 'SET paused_until = :until',
+    ConditionExpression: 'attribute_not_exists(paused_until) OR paused_until < :until',
+    ExpressionAttributeValues: { ':until': until },
   });
 }
 

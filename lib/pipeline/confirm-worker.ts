@@ -192,23 +192,26 @@ export function createConfirmWorker(options: ConfirmWorkerOptions): ConfirmWorke
   }
 
   /** The sync, or the one carrying this push when coalescing is on; `trailingDue`: this push checks then (epoch ms). */
-  async function syncOrJoin(run: Run, configured: SyncTarget): Promise<SyncOutcome & { readonly joined: boolean; readonly trailingDue?: number | undefined }> {
+  async function syncOrJoin(run: Run, configured: SyncTarget): Promise<SyncOutcome & { readonly joined: boolean; readonly recheckAt?: number | undefined }> {
     if (options.windows === undefined) return { ...(await sync([configured], run.deadline, { ...run.base })), joined: false };
     const coalesced = createCoalescedSync({ windows: options.windows, syncMirrors: sync, logger, now });
     const outcome = await coalesced([{ target: configured, key: run.task.mirror }], run.task.push_id, run.deadline, { ...run.base });
     await outcome.noted;
     const [joined] = outcome.joined;
-    return { ...asSyncOutcome(outcome), joined: joined !== undefined, trailingDue: joined?.trailingDue };
+    // The trailing trigger's holder looks when the window ends; the others just after, so that one of
+    // them triggers should the holder have been mirrored already (then it triggers nothing).
+    const recheckAt = joined?.trailingDue ?? (joined?.windowEnds === undefined ? undefined : joined.windowEnds + 1000);
+    return { ...asSyncOutcome(outcome), joined: joined !== undefined, recheckAt };
   }
 
   async function retrigger(run: Run, configured: SyncTarget, delaySeconds: number): Promise<TaskOutcome> {
-    const { jobs, failures, joined, trailingDue } = await syncOrJoin(run, configured);
+    const { jobs, failures, joined, recheckAt } = await syncOrJoin(run, configured);
     const [job] = jobs;
     if (job !== undefined && joined) {
       // Another push's trigger carries this one: no call made; look again when its window ends, or as planned.
       const written = await write(run, { event: 'trigger-accepted', jid: job.jid, ...(job.repository_id > 0 ? { repositoryId: job.repository_id } : {}), checked: true });
       if (written !== 'updated') return settledElsewhere(run, written);
-      const delay = trailingDue === undefined ? delaySeconds : Math.max(1, (trailingDue - now()) / 1000);
+      const delay = recheckAt === undefined ? delaySeconds : Math.max(1, (recheckAt - now()) / 1000);
       await queue.sendConfirm(nextTask(run), delay);
       return { ...run.base, kind: 'joined', jid: job.jid, delaySeconds: delay };
     }

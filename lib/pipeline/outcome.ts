@@ -186,6 +186,7 @@ function syncFields(outcome: { readonly jobs: readonly Job[]; readonly failures?
   return {
     repositoryIds: [...outcome.jobs.map((j) => j.repository_id), ...(outcome.failures ?? []).map((f) => f.repository_id)],
     jids: outcome.jobs.map((j) => j.jid),
+    ...(outcome.jobs.some((j) => j.coalesced === true) ? { coalesced: outcome.jobs.filter((j) => j.coalesced === true).length } : {}),
     codehubMs: outcome.codehubMs,
   };
 }

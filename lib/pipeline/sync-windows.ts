@@ -31,7 +31,13 @@ export type Claim =
    * Another push's sync carries this one. `jid` once that trigger was sent; `trailingDue` (epoch ms)
    * when this push took the window's trailing trigger: check the mirror then, not before.
    */
-  | { readonly kind: 'joined'; readonly jid?: string | undefined; readonly trailingDue?: number | undefined };
+  | {
+      readonly kind: 'joined';
+      readonly jid?: string | undefined;
+      readonly trailingDue?: number | undefined;
+      /** When the sent window ends (epoch ms): past it, a push still behind claims the next one. */
+      readonly windowEnds?: number | undefined;
+    };
 
 export interface SyncWindows {
   claim(mirrorKey: string, pushId: string, now: number): Promise<Claim>;
@@ -131,7 +137,7 @@ export function createSyncWindows(options: SyncWindowsOptions): SyncWindows {
           ExpressionAttributeValues: { ':due': due, ':sentAt': window.sent_at },
         }),
       ));
-    return { kind: 'joined', jid: window.jid, ...(trailing ? { trailingDue: due } : {}) };
+    return { kind: 'joined', jid: window.jid, windowEnds: due, ...(trailing ? { trailingDue: due } : {}) };
   }
 
   async function sent(mirrorKey: string, pushId: string, jid: string, now: number): Promise<void> {

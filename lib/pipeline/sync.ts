@@ -20,6 +20,8 @@ export interface Job {
   readonly jid: string;
   /** The configured CodeHub path, for a mirror configured by `target`. */
   readonly target?: string;
+  /** Another push's trigger started it; this push joined (coalescing): no call was made for it. */
+  readonly coalesced?: true;
 }
 
 /** A job as `onJob` reports it: when CodeHub answered, and the pushed source it is for. */

@@ -856,7 +856,7 @@ describe('loadMirrorConfig', () => {
       .split('\n')
       .map((line) => line.replace(/^(\s*)# (\s*)(webhooks:|- |[a-z_.:0-9]+:)/, '$1$2$3'))
       .join('\n');
-    const env = { ...ENV, DEMO_WEBHOOK_SECRET: 'd', BITBUCKET_WEBHOOK_SECRET: 'b', MIRRORS_STATUS_KEY: 'k' };
+    const env = { ...ENV, DEMO_WEBHOOK_SECRET: 'd', BITBUCKET_WEBHOOK_SECRET: 'b', BITBUCKET_STATUS_TOKEN: 't', PRIVATE_STATUS_TOKEN: 'p', MIRRORS_STATUS_KEY: 'k' };
 
     // Act
     const result = parseMirrorConfig(uncommented, env, parseYaml);

@@ -161,8 +161,14 @@ describe('handlers/worker', () => {
     const lines = linesOf(written);
     expect(lines).toContainEqual(expect.objectContaining({ message: 'sync triggered', pushId: entry.pushId }));
     expect(lines).toContainEqual(expect.objectContaining({ message: 'push mirrored', pushId: entry.pushId }));
-    // A first trigger writes no metric (SyncRetriggered counts repeats), so the only EMF line is the second batch's.
-    expect(lines.filter((line) => '_aws' in line)).toEqual([expect.objectContaining({ PushesMirrored: 1, ConfirmLag: expect.any(Number) })]);
+    // A first trigger writes no metric (SyncRetriggered counts repeats), so the only batch's EMF line is the second batch's.
+    const emf = lines.filter((line) => '_aws' in line);
+    expect(emf.filter((line) => !('CodeHubCallsPerMinute' in line))).toEqual([expect.objectContaining({ PushesMirrored: 1, ConfirmLag: expect.any(Number) })]);
+    // Each CodeHub call the budget let through has its own line, by kind: one trigger, and the checks' reads.
+    const calls = emf.filter((line) => 'CodeHubCallsPerMinute' in line);
+    expect(calls.every((line) => line['CodeHubCallsPerMinute'] === 1 && typeof line['BudgetWaitMs'] === 'number')).toBe(true);
+    expect(calls.filter((line) => line['kind'] === 'trigger')).toHaveLength(1);
+    expect(calls.filter((line) => line['kind'] === 'read').length).toBeGreaterThan(0);
     expect((await store.getPush(entry.pushId))?.mirrors[0]).toMatchObject({ state: 'mirrored', confirmedHeads: { 'refs/heads/main': { sha } } });
   });
 
