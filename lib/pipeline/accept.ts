@@ -24,7 +24,7 @@ import { mirrorKeyOf } from './ledger-items';
 import type { DeliveryOutcome, PushSummary, Sender } from './outcome';
 import type { ConfirmTask, ReportTask } from './push-queue';
 import { isDeferrable, type Failure, type Job, type MirrorSyncer, type SyncOutcome, type SyncTarget } from './sync';
-import { asSyncOutcome, createCoalescedSync, type JoinedSync } from './coalesced-sync';
+import { asSyncOutcome, createCoalescedSync, type Recheck } from './coalesced-sync';
 
 /** Occurrences of one key tried before giving up on finding a free `push_id`: far beyond any real history. */
 const MAX_OCCURRENCES = 64;
@@ -174,8 +174,8 @@ async function recordAndSync(context: AcceptContext, request: AcceptRequest, ent
   // A concurrent duplicate recorded it first: answer as that push.
   if (recorded.value !== undefined) return { kind: 'known-push', entry: recorded.value };
 
-  const { jobs, failures, trailing } = synced.value;
-  await Promise.all([noteSyncOutcome(context, entry, tasks, jobs, failures, request.log), checkAtTrailing(context, tasks, trailing)]);
+  const { jobs, failures, rechecks } = synced.value;
+  await Promise.all([noteSyncOutcome(context, entry, tasks, jobs, failures, request.log), checkAtWindowEnd(context, tasks, rechecks, request.log)]);
   return { kind: 'recorded', pushId: entry.pushId, jobs, failures, codehubMs, attempted: planned.length };
 }
 
@@ -185,7 +185,7 @@ const JOIN_JID_WAIT_MS = 500;
 /**
  * Each mirror's sync: through the sync windows when coalescing is on (a mirror another push's
  * trigger carries answers with that trigger's job, or as queued when it is itself queued), else
- * triggered directly. `trailing`: the mirrors whose window's trailing trigger this push took.
+ * triggered directly. `rechecks`: when the sent windows this push joined end.
  */
 async function syncPlanned(
   context: AcceptContext,
@@ -193,9 +193,9 @@ async function syncPlanned(
   pushId: string,
   deadline: number,
   log: Record<string, unknown>,
-): Promise<SyncOutcome & { readonly trailing: readonly JoinedSync[] }> {
+): Promise<SyncOutcome & { readonly rechecks: readonly Recheck[] }> {
   const { windows } = context.durable;
-  if (windows === undefined) return { ...(await context.syncMirrors(planned.map(({ target }) => target), deadline, log)), trailing: [] };
+  if (windows === undefined) return { ...(await context.syncMirrors(planned.map(({ target }) => target), deadline, log)), rechecks: [] };
   const coalesced = createCoalescedSync({ windows, syncMirrors: context.syncMirrors, logger: context.logger, now: context.now, jidWaitMs: JOIN_JID_WAIT_MS });
   const outcome = await coalesced(planned, pushId, deadline, log);
   // The window note is on its way; it is not the push's safety (its confirm proves it either way), so the answer does not wait.
@@ -203,14 +203,21 @@ async function syncPlanned(
   return asSyncOutcome(outcome);
 }
 
-/** A push that took its window's trailing trigger is checked when the window ends: that check triggers again. */
-async function checkAtTrailing(context: AcceptContext, tasks: readonly ConfirmTask[], trailing: readonly JoinedSync[]): Promise<void> {
-  await Promise.all(
-    trailing.flatMap((one) => {
-      const task = tasks.find((candidate) => candidate.mirror === one.key);
-      return task === undefined ? [] : [context.durable.queue.sendConfirm(task, Math.max(1, ((one.trailingDue ?? 0) - context.now()) / 1000))];
+/**
+ * A push that joined a sent window is also checked when the window ends (`recheckAtOf`), unless its
+ * first check comes by then anyway: the check that finds the mirror behind triggers again. Best
+ * effort: the push is safe without it (its first check is queued), so a failure is a WARN line.
+ */
+async function checkAtWindowEnd(context: AcceptContext, tasks: readonly ConfirmTask[], rechecks: readonly Recheck[], log: Record<string, unknown>): Promise<void> {
+  const firstCheckAt = context.now() + context.durable.confirm.confirmAfterSeconds * 1000;
+  const sent = await Promise.allSettled(
+    rechecks.flatMap(({ key, at }) => {
+      const task = tasks.find((candidate) => candidate.mirror === key);
+      if (task === undefined || at >= firstCheckAt) return [];
+      return [context.durable.queue.sendConfirm(task, Math.max(1, (at - context.now()) / 1000))];
     }),
   );
+  for (const result of sent) if (result.status === 'rejected') context.logger.warn('window-end check not queued', { ...log, error: result.reason });
 }
 
 /** Seconds before a report task is seen: the record is committed by then (the worker looks again if not). */

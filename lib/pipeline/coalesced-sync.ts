@@ -91,14 +91,33 @@ export function createCoalescedSync(options: CoalescedSyncOptions): CoalescedSyn
   }
 }
 
+/** A mirror to look at again at `at` (epoch ms): when the sent window this push joined ends. */
+export interface Recheck {
+  readonly key: string;
+  readonly at: number;
+}
+
+/**
+ * When a push that joined a sent window looks again: the trailing trigger's holder when the window
+ * ends (its check triggers again), the others just after, so that one of them triggers should the
+ * holder be settled already (mirrored, or superseded by one of them). None for a pending window.
+ */
+export function recheckAtOf(joined: Pick<JoinedSync, 'trailingDue' | 'windowEnds'>): number | undefined {
+  return joined.trailingDue ?? (joined.windowEnds === undefined ? undefined : joined.windowEnds + 1000);
+}
+
 /**
  * The outcome as the syncer's: a mirror another push's trigger carries counts as that job, or, when
- * that trigger is itself queued, as queued (202). `trailing`: the mirrors whose trailing trigger this push took.
+ * that trigger is itself queued, as queued (202). `rechecks`: when each joined sent window ends.
  */
-export function asSyncOutcome(outcome: CoalescedOutcome): SyncOutcome & { readonly trailing: readonly JoinedSync[] } {
+export function asSyncOutcome(outcome: CoalescedOutcome): SyncOutcome & { readonly rechecks: readonly Recheck[] } {
   const carried = outcome.joined.flatMap((one): Job[] => (one.jid === undefined ? [] : [{ repository_id: one.repository_id, jid: one.jid, ...(one.target === undefined ? {} : { target: one.target }), coalesced: true }]));
   const queued = outcome.joined.filter((one) => one.jid === undefined).map(queuedJoinFailure);
-  return { jobs: [...outcome.jobs, ...carried], failures: [...outcome.failures, ...queued], trailing: outcome.joined.filter((one) => one.trailingDue !== undefined) };
+  const rechecks = outcome.joined.flatMap((one) => {
+    const at = recheckAtOf(one);
+    return at === undefined ? [] : [{ key: one.key, at }];
+  });
+  return { jobs: [...outcome.jobs, ...carried], failures: [...outcome.failures, ...queued], rechecks };
 }
 
 /** What a push answered 202 is told when the sync that carries it is itself queued. */

@@ -20,7 +20,7 @@ import { LedgerErrorCodes, LedgerStoreError, mirrorKeyOf, type LedgerStore, type
 import type { ConfirmTask, FailedNotice, PushQueue } from './push-queue';
 import { isReported } from './report-plan';
 import { createMirrorSyncer, isDeferrable, type SyncOutcome, type SyncTarget } from './sync';
-import { asSyncOutcome, createCoalescedSync } from './coalesced-sync';
+import { asSyncOutcome, createCoalescedSync, recheckAtOf } from './coalesced-sync';
 import type { SyncWindows } from './sync-windows';
 
 export type { ConfirmCodeHub } from './confirm-check';
@@ -198,10 +198,7 @@ export function createConfirmWorker(options: ConfirmWorkerOptions): ConfirmWorke
     const outcome = await coalesced([{ target: configured, key: run.task.mirror }], run.task.push_id, run.deadline, { ...run.base });
     await outcome.noted;
     const [joined] = outcome.joined;
-    // The trailing trigger's holder looks when the window ends; the others just after, so that one of
-    // them triggers should the holder have been mirrored already (then it triggers nothing).
-    const recheckAt = joined?.trailingDue ?? (joined?.windowEnds === undefined ? undefined : joined.windowEnds + 1000);
-    return { ...asSyncOutcome(outcome), joined: joined !== undefined, recheckAt };
+    return { ...asSyncOutcome(outcome), joined: joined !== undefined, recheckAt: joined === undefined ? undefined : recheckAtOf(joined) };
   }
 
   async function retrigger(run: Run, configured: SyncTarget, delaySeconds: number): Promise<TaskOutcome> {

@@ -11,9 +11,10 @@
  *   that trigger has not fetched yet, so it will carry the push.
  * - A push that finds a `sent` window younger than `windowMs` joins it too, but that job may have
  *   fetched already: the first such push also takes the window's **trailing** trigger, due when the
- *   window ends (its own confirm check comes then, finds the mirror behind and triggers again: the
- *   next window). So a steady storm costs one trigger per repository per window, and a push that
- *   missed a fetch waits at most one window for the next.
+ *   window ends (its confirm check comes then, finds the mirror behind and triggers again: the next
+ *   window); the other joiners look just after it (`recheckAtOf`), so one of them triggers should
+ *   the holder be settled meanwhile (superseded by one of them). So a steady storm costs one trigger
+ *   per repository per window, and a push that missed a fetch waits about one window for the next.
  * - Any push whose check later finds the mirror behind triggers again through the same claim, so
  *   coalescing never loses a push: the confirm proves each one from the mirror's heads.
  * A `pending` window older than `STALE_PENDING_MS` (its owner died, or gave up) may be claimed anew.

@@ -148,11 +148,12 @@ describe('coalescing across containers', () => {
     const second = recorded(await push(container(WINDOW_MS), LATE, a, b));
     const triggersAtB = triggerCalls(emulator, LATE.id);
     const handled = await driveConfirms({ durable, worker: workerIn(WINDOW_MS), pushIds: [first.pushId, second.pushId] });
-    // Assess: B joined A's job, with its own check and the trailing one (both attempt 1).
+    // Assess: B joined A's job. Its first check comes before the window ends (1 s < 2 s), so no extra
+    // check was queued for the window's end: that first check joined again and looked once the window had ended.
     expect(second.jobs).toEqual([expect.objectContaining({ repository_id: LATE.id, jid: jidA })]);
     expect(triggersAtB).toBe(1);
     const ofB = handled.filter((one) => one.task.push_id === second.pushId);
-    expect(ofB.filter((one) => one.task.attempt === 1)).toHaveLength(2);
+    expect(ofB.filter((one) => one.task.attempt === 1)).toHaveLength(1);
     const retriggers = ofB.filter((one) => one.outcome.kind === 'retriggered');
     expect(retriggers).toHaveLength(1);
     // Its claim could only succeed once the window, opened after A started, had ended.
@@ -167,7 +168,8 @@ describe('coalescing across containers', () => {
   it('triggers by the window end for the newest push when the push that took the trailing trigger is superseded', async () => {
     // Prepare: A's job has fetched; B, then C, land on main. B takes the window's trailing trigger,
     // but C supersedes it, so B's check at the window end confirms B without looking at the mirror.
-    // The pushes' own first checks are far off: only the window's end can bring C.
+    // The pushes' own first checks are far off: only the window's end can bring C. Fails today: the
+    // one trailing trigger per window is lost when its taker is superseded (sync-windows.ts `claim`).
     const WINDOW_MS = 2000;
     const late: ConfirmSettings = { confirmAfterSeconds: 900, giveUpAfterMinutes: 60 };
     const webhook = (): Container => container(WINDOW_MS, { confirm: late });
