@@ -8,8 +8,10 @@ import { parseFaultSpec } from './faults';
 import type { Faults } from './faults';
 import { isRecord, parseJsonBody } from './http';
 import type { ApiRequest, Reply } from './http';
-import type { MirrorService, RepositorySpec } from './mirror';
+import type { MirrorService } from './mirror';
+import type { RepositorySpec } from './mirror-types';
 import { parseRateLimitSpec, type RateLimit } from './rate-limit';
+import { parseUpstreamRefsBody } from './simulated';
 import { parseSyncDelaySpec } from './sync-delay';
 import type { SyncDelays } from './sync-delay';
 
@@ -24,7 +26,8 @@ export interface AdminContext {
   readonly rateLimit: RateLimit;
 }
 
-const REPOSITORY_KEYS = new Set(['id', 'name', 'group', 'upstream']);
+const REPOSITORY_KEYS = new Set(['id', 'name', 'group', 'upstream', 'simulated']);
+const SIMULATED_KEYS = new Set(['id', 'name', 'group', 'simulated', 'upstreamRefs', 'defaultBranch']);
 
 function ok(body: unknown, status = 200): Reply {
   return { status, body };
@@ -34,17 +37,44 @@ function error(status: number, message: string): Reply {
   return { status, body: { error: message } };
 }
 
-/** Validates a repository registration; throws `RangeError` naming the field. */
+/** `{refs}` of a simulated repository's registration: every value a SHA (checked when set). */
+function upstreamRefsOf(value: unknown): Record<string, string> {
+  if (!isRecord(value)) throw new RangeError('upstreamRefs must be an object {"refs/heads/main": "<sha>"}');
+  return Object.fromEntries(
+    Object.entries(value).map(([ref, sha]: [string, unknown]) => {
+      if (typeof sha !== 'string') throw new RangeError(`upstreamRefs[${JSON.stringify(ref)}] must be a string`);
+      return [ref, sha];
+    }),
+  );
+}
+
+/**
+ * Validates a repository registration, `{id?, name, group?, upstream}` or `{id?, name, group?,
+ * simulated: true, upstreamRefs?, defaultBranch?}`; throws `RangeError` naming the field.
+ */
 export function parseRepositorySpec(value: unknown): RepositorySpec {
-  if (!isRecord(value)) throw new RangeError('the body must be a JSON object {id?, name, group?, upstream}');
-  const unknown = Object.keys(value).filter((key) => !REPOSITORY_KEYS.has(key));
-  if (unknown.length > 0) throw new RangeError(`unknown field(s): ${unknown.join(', ')}; expected id, name, group, upstream`);
-  const { id, name, group, upstream } = value;
+  if (!isRecord(value)) throw new RangeError('the body must be a JSON object {id?, name, group?, upstream} or {id?, name, group?, simulated: true}');
+  if (value.simulated !== undefined && typeof value.simulated !== 'boolean') throw new RangeError('simulated must be a boolean');
+  const simulated = value.simulated === true;
+  const keys = simulated ? SIMULATED_KEYS : REPOSITORY_KEYS;
+  const unknown = Object.keys(value).filter((key) => !keys.has(key));
+  if (unknown.length > 0) throw new RangeError(`unknown field(s): ${unknown.join(', ')}; expected ${[...keys].join(', ')}`);
+  const { id, name, group, upstream, upstreamRefs, defaultBranch } = value;
   if (id !== undefined && (typeof id !== 'number' || !Number.isInteger(id))) throw new RangeError('id must be an integer');
   if (typeof name !== 'string') throw new RangeError('name is required (a string)');
   if (group !== undefined && typeof group !== 'string') throw new RangeError('group must be a string');
-  if (typeof upstream !== 'string') throw new RangeError('upstream is required (a git URL or local path)');
-  return { name, upstream, ...(id === undefined ? {} : { id }), ...(group === undefined ? {} : { group }) };
+  const common = { name, ...(id === undefined ? {} : { id }), ...(group === undefined ? {} : { group }) };
+  if (simulated) {
+    if (defaultBranch !== undefined && typeof defaultBranch !== 'string') throw new RangeError('defaultBranch must be a string');
+    return {
+      ...common,
+      simulated: true,
+      ...(upstreamRefs === undefined ? {} : { upstreamRefs: upstreamRefsOf(upstreamRefs) }),
+      ...(defaultBranch === undefined ? {} : { defaultBranch }),
+    };
+  }
+  if (typeof upstream !== 'string') throw new RangeError('upstream is required (a git URL or local path), or simulated: true');
+  return { ...common, upstream };
 }
 
 function jsonBody(request: ApiRequest): { ok: true; value: unknown } | { ok: false; reply: Reply } {
@@ -95,6 +125,15 @@ export async function handleAdmin(request: ApiRequest, context: AdminContext): P
         const repositoryId = numericId(id);
         if (repositoryId === undefined || !mirrors.get(repositoryId)) return error(404, `no repository ${id ?? ''}`);
         return ok({ repositoryId, ...(await mirrors.refs(repositoryId)) });
+      }
+      case 'GET repositories/:id/upstream-refs':
+      case 'POST repositories/:id/upstream-refs': {
+        const repositoryId = numericId(id);
+        if (repositoryId === undefined || !mirrors.get(repositoryId)) return error(404, `no repository ${id ?? ''}`);
+        if (method === 'GET') return ok({ repositoryId, refs: mirrors.upstreamRefs(repositoryId) });
+        const body = jsonBody(request);
+        if (!body.ok) return body.reply;
+        return ok({ repositoryId, refs: mirrors.setUpstreamRefs(repositoryId, parseUpstreamRefsBody(body.value)) });
       }
       case 'GET calls': {
         const api = request.query.get('api');

@@ -31,18 +31,21 @@ export interface CallLog {
 
 const MAX_CALLS = 10_000;
 
+/** The latest `MAX_CALLS` calls are kept. */
 export function createCallLog(): CallLog {
   let calls: CallRecord[] = [];
   let seq = 0;
+  // Trimmed in batches, not on every call past the limit: a storm's tens of thousands of calls would copy the log each time.
+  const latest = (): CallRecord[] => (calls.length > MAX_CALLS ? calls.slice(-MAX_CALLS) : calls);
   return {
     add(call) {
       seq += 1;
       const record: CallRecord = { seq, ...call };
       calls.push(record);
-      if (calls.length > MAX_CALLS) calls = calls.slice(-MAX_CALLS);
+      if (calls.length >= 2 * MAX_CALLS) calls = calls.slice(-MAX_CALLS);
       return record;
     },
-    list: (api) => (api === undefined ? [...calls] : calls.filter((call) => call.api === api)),
+    list: (api) => (api === undefined ? [...latest()] : latest().filter((call) => call.api === api)),
     clear() {
       calls = [];
     },

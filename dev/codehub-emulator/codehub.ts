@@ -10,10 +10,12 @@ import type { CallRecord } from './calls';
 import type { FaultController } from './faults';
 import { isRecord, parseJsonBody } from './http';
 import type { ApiRequest, Outcome, Reply } from './http';
-import { MAX_REPOSITORY_ID } from './mirror';
-import type { MirrorService, MirrorUpdate } from './mirror';
+import type { MirrorService } from './mirror';
+import { MAX_REPOSITORY_ID } from './mirror-types';
+import type { MirrorUpdate } from './mirror-types';
 import { answerRead, READ_PARAMETERS } from './reads';
 import type { ReadRoute } from './reads';
+import { answerSimulatedRead } from './simulated-reads';
 import type { SourceCredentials } from './git';
 
 export interface CodeHubContext {
@@ -236,14 +238,15 @@ function isReadRoute(name: RouteName): name is ReadRoute {
   return name === 'showBranch' || name === 'showTag' || name === 'showCommit';
 }
 
-/** ShowBranch, ShowTag, ShowCommit: from the mirror's bare repository, as it is at this moment. */
+/** ShowBranch, ShowTag, ShowCommit: from the mirror (bare repository or simulated refs), as it is at this moment. */
 async function handleRead(route: ReadRoute, id: number, request: ApiRequest, context: CodeHubContext): Promise<Reply> {
-  const repository = context.mirrors.get(id);
-  if (!repository) return serviceError('v4', 404, 'CH.004404', 'Repository Not Found');
+  const source = context.mirrors.readSource(id);
+  if (!source) return serviceError('v4', 404, 'CH.004404', 'Repository Not Found');
   const parameter = READ_PARAMETERS[route];
   const name = request.query.get(parameter);
   if (name === null || name === '') return invalid('v4', `${parameter} is required`);
-  return answerRead(route, name, { mirrorDir: repository.mirrorDir, defaultBranch: repository.defaultBranch, gitTimeoutMs: context.gitTimeoutMs });
+  if (source.kind === 'simulated') return answerSimulatedRead(route, name, source);
+  return answerRead(route, name, { mirrorDir: source.mirrorDir, defaultBranch: source.defaultBranch, gitTimeoutMs: context.gitTimeoutMs });
 }
 
 /** Answers one CodeHub API call. */

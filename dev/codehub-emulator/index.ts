@@ -1,7 +1,7 @@
 /**
  * A local CodeHub (CodeArts Repo) + IAM emulator for tests and demos: strict authentication as
- * APIG does it, remote mirrors that really `git fetch` their upstream, fault injection, and an
- * admin API under `/_emulator/`. `startEmulator` runs it in-process; `main.ts` runs it standalone.
+ * APIG does it, remote mirrors that really `git fetch` their upstream (or, for storms of hundreds
+ * of repositories, simulated ones), fault injection, and an admin API under `/_emulator/`. `startEmulator` runs it in-process; `main.ts` runs it standalone.
  */
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -16,7 +16,9 @@ import { createFaults } from './faults';
 import { createRateLimit, type RateLimitSpec, type RateLimitSnapshot } from './rate-limit';
 import type { Faults } from './faults';
 import { createMirrorService } from './mirror';
-import type { JobInfo, MirrorState, RepositoryInfo, RepositorySpec } from './mirror';
+import type { JobInfo, MirrorState, RepositoryInfo, RepositorySpec } from './mirror-types';
+import { createFetchTimes, DEFAULT_SIMULATED_FETCH_MS } from './simulated';
+import type { FetchTimeRange } from './simulated';
 import { createRequestListener } from './server';
 import { createSyncDelays } from './sync-delay';
 import type { SyncDelay, SyncDelaySpec, SyncDelaysSnapshot } from './sync-delay';
@@ -24,7 +26,17 @@ import type { SyncDelay, SyncDelaySpec, SyncDelaysSnapshot } from './sync-delay'
 export type { AkLockout, EmulatorCredentials, IamUser } from './auth';
 export type { CallApi, CallRecord } from './calls';
 export type { FaultSpec, FaultState, Faults, FaultsSnapshot } from './faults';
-export type { JobInfo, JobStatus, MirrorState, RepositoryInfo, RepositorySpec, UpdateStatus } from './mirror';
+export type {
+  GitRepositorySpec,
+  JobInfo,
+  JobStatus,
+  MirrorState,
+  RepositoryInfo,
+  RepositorySpec,
+  SimulatedRepositorySpec,
+  UpdateStatus,
+} from './mirror-types';
+export type { FetchTimeRange } from './simulated';
 export type { SyncDelay, SyncDelaySpec, SyncDelaysSnapshot } from './sync-delay';
 export type { RateLimitSpec, RateLimitSnapshot } from './rate-limit';
 
@@ -51,6 +63,10 @@ export interface EmulatorOptions {
   readonly syncDelay?: Partial<SyncDelay>;
   /** APIG's sliding-window limit per API (429 `APIG.0308` with `Retry-After` past it); change it with `setRateLimit`. @default off */
   readonly rateLimit?: RateLimitSpec;
+  /** How long a simulated repository's fetch takes: drawn uniformly, integers in ms. @default { min: 1000, max: 3000 } */
+  readonly simulatedFetchMs?: FetchTimeRange;
+  /** Seeds the draws of simulated fetch times, so a run can be repeated. @default unseeded (Math.random) */
+  readonly seed?: number;
 }
 
 export interface Emulator {
@@ -70,8 +86,18 @@ export interface Emulator {
   repositories(): RepositoryInfo[];
   /** What `GET /v4/repositories/{id}/remote-mirror` would answer. */
   mirrorState(id: number): MirrorState | undefined;
-  /** The bare mirror's refs: full ref name → object id. */
+  /** The mirror's refs (a git mirror's or a simulated one's): full ref name → object id. */
   mirrorRefs(id: number): Promise<Record<string, string>>;
+  /**
+   * Moves a simulated repository's upstream ref (`refs/heads/…` or `refs/tags/…`) to `sha` (40 or
+   * 64 hex), or deletes it (`null`); later fetches see it. Returns the upstream's refs. Throws
+   * `RangeError` for an unknown or git repository, or a bad ref or SHA.
+   */
+  setUpstreamRef(id: number, ref: string, sha: string | null): Record<string, string>;
+  /** Several refs at once, all or none (`null` deletes). As `setUpstreamRef`. */
+  setUpstreamRefs(id: number, refs: Readonly<Record<string, string | null>>): Record<string, string>;
+  /** A simulated repository's upstream refs. Throws `RangeError` for an unknown or git repository. */
+  upstreamRefs(id: number): Record<string, string>;
   job(jid: string): JobInfo | undefined;
   /** Resolves once no sync job is queued or running. @param timeoutMs default 30000 */
   waitForIdle(timeoutMs?: number): Promise<void>;
@@ -105,9 +131,17 @@ const OPTION_KEYS = new Set([
   'log',
   'syncDelay',
   'rateLimit',
+  'simulatedFetchMs',
+  'seed',
 ]);
 
 export const DEFAULT_DATA_DIR = '.data/codehub-emulator';
+
+/** A simulated repository's refs, or `RangeError` when there is no repository `id`. */
+function known(id: number, refs: Record<string, string> | undefined): Record<string, string> {
+  if (refs === undefined) throw new RangeError(`no repository ${id}`);
+  return refs;
+}
 
 /** Starts the emulator and resolves once it listens. */
 export async function startEmulator(options: EmulatorOptions): Promise<Emulator> {
@@ -128,7 +162,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   const gitTimeoutMs = options.gitTimeoutMs ?? 60_000;
   const delays = createSyncDelays();
   if (options.syncDelay) delays.set(options.syncDelay);
-  const mirrors = createMirrorService({ dataDir, now, gitTimeoutMs, log, delays });
+  const fetchTimes = createFetchTimes(options.simulatedFetchMs ?? DEFAULT_SIMULATED_FETCH_MS, options.seed);
+  const mirrors = createMirrorService({ dataDir, now, gitTimeoutMs, log, delays, fetchTimes });
   const faults = createFaults({
     expireTokens: () => {
       const count = authority.expireTokens();
@@ -187,6 +222,9 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     repositories: () => mirrors.list(),
     mirrorState: (id) => mirrors.state(id),
     mirrorRefs: async (id) => (await mirrors.refs(id)).refs,
+    setUpstreamRef: (id, ref, sha) => known(id, mirrors.setUpstreamRefs(id, { [ref]: sha })),
+    setUpstreamRefs: (id, refs) => known(id, mirrors.setUpstreamRefs(id, refs)),
+    upstreamRefs: (id) => known(id, mirrors.upstreamRefs(id)),
     job: (jid) => mirrors.job(jid),
     waitForIdle: (timeoutMs) => mirrors.waitForIdle(timeoutMs),
     setSyncDelay: (spec) => delays.set(spec),

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { parseRepositorySpec } from './admin';
 import { DEFAULT_DATA_DIR, startEmulator } from './index';
 import type { EmulatorCredentials, RepositorySpec } from './index';
-import { normaliseUpstream } from './mirror';
+import { normaliseUpstream } from './git-mirror';
 
 const USAGE = `Usage: npm run emulator -- [options]
 
@@ -21,6 +21,7 @@ Options (environment variable in brackets):
   --repo SPEC         a repository, repeatable: ID=URL or ID:GROUP/NAME=URL or just URL
                       (URL: any git URL or a local path)
   --repos-file FILE   JSON: [{"id", "name", "group", "upstream"}, ...]   [EMULATOR_REPOS_FILE]
+                      (or {"id", "name", "group", "simulated": true}: no git, see README)
   --help
 
 Credentials accepted:
@@ -78,7 +79,7 @@ function readReposFile(file: string): RepositorySpec[] {
   return list.map((item: unknown, index) => {
     try {
       const spec = parseRepositorySpec(item);
-      return { ...spec, upstream: normaliseUpstream(spec.upstream, dirname(resolve(file))) };
+      return spec.simulated === true ? spec : { ...spec, upstream: normaliseUpstream(spec.upstream, dirname(resolve(file))) };
     } catch (error) {
       return fail(`${file}[${index}]: ${error instanceof Error ? error.message : String(error)}`);
     }

@@ -34,7 +34,8 @@ interface RefEntry {
 /** The format of `for-each-ref`: fields separated by NUL (`%00` there), which no ref name or subject holds. */
 const REF_FORMAT = ['%(refname)', '%(objectname)', '%(objecttype)', '%(contents:subject)'].join('%00');
 
-function notFound(route: ReadRoute): Reply {
+/** CodeHub's answer for a branch, tag or commit the mirror does not have. */
+export function notFound(route: ReadRoute): Reply {
   return { status: 404, body: { error_code: 'CH.004404', error_msg: NOT_FOUND[route] } };
 }
 

@@ -127,7 +127,8 @@ beforeAll(async () => {
       dataDir: join(dataDir, 'codehub'),
       repositories: ids.map((id) => ({ id, group: 'acme', name: `durable-${id}`, upstream: upstream.path })),
     },
-    env: { MIRROR_CONFIG: JSON.stringify(config), LOG_LEVEL: 'warn' },
+    // The budget is the storms' business (test/pipeline/budget-gate.test.ts); here it must not queue a push the test follows.
+    env: { MIRROR_CONFIG: JSON.stringify(config), LOG_LEVEL: 'warn', CODEHUB_MAX_CALLS_PER_MINUTE: '6000' },
     durable: { confirmAfterSeconds: 1, giveUpAfterMinutes: GIVE_UP_MS / 60_000 },
     onOutput: (text) => (output += text),
   });
