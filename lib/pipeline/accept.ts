@@ -180,7 +180,7 @@ async function recordAndSync(context: AcceptContext, request: AcceptRequest, ent
 }
 
 /** A joined push's jid is waited for this long when the trigger carrying it is still in flight. */
-const JOIN_JID_WAIT_MS = 500;
+const JOIN_JID_WAIT_MS = 200;
 
 /**
  * Each mirror's sync: through the sync windows when coalescing is on (a mirror another push's

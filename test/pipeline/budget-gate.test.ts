@@ -136,10 +136,14 @@ describe('the budget across containers', () => {
     expect(outcomes.filter((outcome) => outcome.status === 'rejected')).toEqual([]);
     const times = arrivalTimes(codehubCalls());
     expect(times).toHaveLength(60);
-    expect(closestGapMs(times)).toBeGreaterThanOrEqual(interval - JITTER_MS);
-    for (const windowMs of [interval, 500, 1000, 3000]) {
-      expect(busiestWindow(times, windowMs), `calls in ${windowMs} ms`).toBeLessThanOrEqual(Math.ceil(windowMs / interval) + 1);
+    // Arrivals, not slots: a call that leaves its wait late (the event loop busy with the others) arrives
+    // late, the next one on time. So the gap may shrink by that lateness, and a window hold a call or two
+    // more than its slots; without the budget all 60 would arrive within a few ms.
+    expect(closestGapMs(times)).toBeGreaterThanOrEqual(interval / 4);
+    for (const windowMs of [500, 1000, 3000]) {
+      expect(busiestWindow(times, windowMs), `calls in ${windowMs} ms`).toBeLessThanOrEqual(Math.ceil(windowMs / interval) + 2);
     }
+    expect((times.at(-1) ?? 0) - (times[0] ?? 0)).toBeGreaterThanOrEqual(57 * interval);
   });
 
   it('does not send a call whose slot is past its wait: CODEHUB_THROTTLED, with when to come back', async () => {
