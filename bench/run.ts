@@ -11,6 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { stormSection } from './storm-section';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -537,7 +538,7 @@ async function main(): Promise<number> {
     const failed = rows.filter((row) => row.pass === false);
     process.stdout.write(`\n${plainTable(rows)}\n\n${failed.length === 0 ? 'All bars met.' : `${failed.length} bar(s) missed.`} (${results.seconds} s)\n`);
     if (!QUICK) {
-      writeFileSync(join(ROOT, 'BENCHMARKS.md'), renderMarkdown(results, rows));
+      writeFileSync(join(ROOT, 'BENCHMARKS.md'), `${renderMarkdown(results, rows)}${stormSection(join(ROOT, 'BENCHMARKS.md'))}`);
       progress('bench: wrote BENCHMARKS.md');
     }
     return failed.length === 0 ? 0 : 1;

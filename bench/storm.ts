@@ -12,6 +12,8 @@
  *   tsx bench/storm.ts [--only broad|hot|throttled|stateless] [--scale 0.1]
  */
 import { randomBytes } from 'node:crypto';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildDelivery } from '../dev/deliveries';
@@ -19,6 +21,8 @@ import { createLedgerStore } from '../lib/pipeline/ledger-store';
 import { createWebhookPool, startWorkerFleet, type Answered } from './storm-containers';
 import { barLine, busiestWindow, confirmFloorMs, minimumTriggers, percentile, type Bar } from './storm-measure';
 import { FIRST_ID, repositoryName, STORM_SECRET, startStormStack, type StormStack } from './storm-stack';
+import { ROOT } from './harness';
+import { writeStormSection } from './storm-section';
 
 const BUDGET_PER_MINUTE = 300;
 const WINDOW_MS = 10_000;
@@ -225,4 +229,8 @@ for (const scenario of SCENARIOS.filter((candidate) => only === undefined || can
   write(`${lines.slice(-7).join('\n')}\n`);
 }
 write(`\n${lines.join('\n')}\n(${silenced} log lines of the bundles not shown)\n`);
+if (only === undefined && scale === 1) {
+  const machine = `Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), ${new Date().toISOString().slice(0, 10)}`;
+  writeStormSection(join(ROOT, 'BENCHMARKS.md'), `## Storms (\`npm run bench:storm\`)\n\n${machine}.\n\n\`\`\`\n${lines.join('\n')}\n\`\`\`\n`);
+}
 process.exit(0);

@@ -1,10 +1,8 @@
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCodeHubBudget, slotIntervalMs, type CodeHubBudget, type Slot } from '../../lib/pipeline/codehub-budget';
 import { createDynamoDbClient, LedgerStoreError } from '../../lib/pipeline/ledger-client';
-import { startDurableEngines, type DurableEngines } from '../support/durable';
+import { startDurableEngines, unreachableDynamoDb, type DurableEngines } from '../support/durable';
 
 /**
  * The global CodeHub budget against the real local DynamoDB (dynalite). Each container is a budget
@@ -235,18 +233,12 @@ describe('pause', () => {
 
 describe('an unreachable DynamoDB', () => {
   it('reserve and pause are LEDGER_UNAVAILABLE: none passes for a slot or a pause', async () => {
-    // Prepare: a port that was just free, reached the standard way (AWS_ENDPOINT_URL_DYNAMODB), one short try.
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    await new Promise((resolve) => server.close(resolve));
-    const saved = process.env.AWS_ENDPOINT_URL_DYNAMODB;
-    process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
-    const client = createDynamoDbClient({ requestTimeoutMs: 200, connectionTimeoutMs: 200, maxAttempts: 1 });
-    const unreachable = createCodeHubBudget({ tableName: durable.tableName, callsPerMinute: 300, client });
+    // Prepare
+    const unreachable = await unreachableDynamoDb();
+    const budget = createCodeHubBudget({ tableName: durable.tableName, callsPerMinute: 300, client: unreachable.client });
     try {
       // Act
-      const failures = await Promise.all([unreachable.reserve(MINUTE).catch((error: unknown) => error), unreachable.pause(Date.now() + 1000).catch((error: unknown) => error)]);
+      const failures = await Promise.all([budget.reserve(MINUTE).catch((error: unknown) => error), budget.pause(Date.now() + 1000).catch((error: unknown) => error)]);
       // Assess
       for (const failure of failures) expect(failure).toBeInstanceOf(LedgerStoreError);
       expect(failures).toMatchObject([
@@ -254,9 +246,8 @@ describe('an unreachable DynamoDB', () => {
         { code: 'LEDGER_UNAVAILABLE', operation: 'UpdateItem' },
       ]);
     } finally {
-      unreachable.close();
-      client.destroy();
-      process.env.AWS_ENDPOINT_URL_DYNAMODB = saved;
+      budget.close();
+      unreachable.restore();
     }
   });
 });

@@ -1,10 +1,8 @@
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoDbClient, LedgerStoreError } from '../../lib/pipeline/ledger-client';
 import { createReportGate, reporterKey, type ReportGate } from '../../lib/pipeline/report-gate';
-import { startDurableEngines, type DurableEngines } from '../support/durable';
+import { startDurableEngines, unreachableDynamoDb, type DurableEngines } from '../support/durable';
 
 /**
  * The reporters' shared state against the real local DynamoDB (dynalite). Two gates, each with its own
@@ -231,30 +229,25 @@ describe('take', () => {
 
 describe('an unreachable DynamoDB', () => {
   it('every call is LEDGER_UNAVAILABLE: none passes for open, taken or resolved', async () => {
-    // Prepare: a port that was just free, reached the standard way (AWS_ENDPOINT_URL_DYNAMODB), one short try.
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    await new Promise((resolve) => server.close(resolve));
-    const saved = process.env.AWS_ENDPOINT_URL_DYNAMODB;
-    process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
-    const unreachable = createReportGate({ tableName: durable.tableName, client: createDynamoDbClient({ requestTimeoutMs: 200, connectionTimeoutMs: 200, maxAttempts: 1 }) });
+    // Prepare
+    const unreachable = await unreachableDynamoDb();
+    const gate = createReportGate({ tableName: durable.tableName, client: unreachable.client });
     try {
       const key = newKey();
       // Act
       const failures = await Promise.all([
-        unreachable.state(key, T0).catch((error: unknown) => error),
-        unreachable.take(key, T0, 5).catch((error: unknown) => error),
-        unreachable.pause(key, T0 + 1000).catch((error: unknown) => error),
-        unreachable.reject(key, T0, 401, DAY_SECONDS).catch((error: unknown) => error),
+        gate.state(key, T0).catch((error: unknown) => error),
+        gate.take(key, T0, 5).catch((error: unknown) => error),
+        gate.pause(key, T0 + 1000).catch((error: unknown) => error),
+        gate.reject(key, T0, 401, DAY_SECONDS).catch((error: unknown) => error),
       ]);
       // Assess
       for (const failure of failures) expect(failure).toBeInstanceOf(LedgerStoreError);
       expect(failures.map((failure) => (failure as LedgerStoreError).code)).toEqual(Array.from({ length: 4 }, () => 'LEDGER_UNAVAILABLE'));
       expect((failures[0] as LedgerStoreError).operation).toBe('GetItem');
     } finally {
-      unreachable.close();
-      process.env.AWS_ENDPOINT_URL_DYNAMODB = saved;
+      gate.close();
+      unreachable.restore();
     }
   });
 });

@@ -1,9 +1,7 @@
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDynamoDbClient, LedgerStoreError } from '../../lib/pipeline/ledger-client';
+import { LedgerStoreError } from '../../lib/pipeline/ledger-client';
 import { createSyncWindows, STALE_PENDING_MS, type Claim, type SyncWindows } from '../../lib/pipeline/sync-windows';
-import { startDurableEngines, type DurableEngines } from '../support/durable';
+import { startDurableEngines, unreachableDynamoDb, type DurableEngines } from '../support/durable';
 
 /**
  * The per-mirror SYNC window against the real local DynamoDB (dynalite). Every time is passed in, so
@@ -178,15 +176,9 @@ describe('createSyncWindows: across containers', () => {
   });
 
   it('rejects with LEDGER_UNAVAILABLE (LedgerStoreError) when DynamoDB cannot be reached', async () => {
-    // Prepare: a port that was just free, reached the standard way (the SDK's endpoint variable).
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    await new Promise((resolve) => server.close(resolve));
-    const saved = process.env.AWS_ENDPOINT_URL_DYNAMODB;
-    process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
-    const client = createDynamoDbClient({ requestTimeoutMs: 200, connectionTimeoutMs: 200, maxAttempts: 1 });
-    const down = createSyncWindows({ tableName: durable.tableName, client });
+    // Prepare
+    const unreachable = await unreachableDynamoDb();
+    const down = createSyncWindows({ tableName: durable.tableName, client: unreachable.client });
     try {
       // Act
       const failures = await Promise.all([
@@ -201,8 +193,7 @@ describe('createSyncWindows: across containers', () => {
       }
     } finally {
       down.close();
-      client.destroy();
-      process.env.AWS_ENDPOINT_URL_DYNAMODB = saved;
+      unreachable.restore();
     }
   });
 });

@@ -1,4 +1,8 @@
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { createDynamoDbClient } from '../../lib/pipeline/ledger-client';
 import { startLocalEngines, type LocalEngines } from '../../dev/engines';
 import { provisionLocal } from '../../scripts/provision-local';
 import { createLedgerStore, type LedgerStore } from '../../lib/pipeline/ledger-store';
@@ -64,6 +68,29 @@ export async function startDurableEngines(): Promise<DurableEngines> {
         if (value === undefined) Reflect.deleteProperty(process.env, name);
         else process.env[name] = value;
       }
+    },
+  };
+}
+
+/**
+ * A DynamoDB client that reaches nothing, found the standard way (`AWS_ENDPOINT_URL_DYNAMODB` set to a
+ * loopback port that was just free), with one short try; `restore()` puts the variable back and
+ * destroys the client.
+ */
+export async function unreachableDynamoDb(): Promise<{ readonly client: DynamoDBClient; restore(): void }> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise((resolve) => server.close(resolve));
+  const saved = process.env['AWS_ENDPOINT_URL_DYNAMODB'];
+  process.env['AWS_ENDPOINT_URL_DYNAMODB'] = endpoint;
+  const client = createDynamoDbClient({ requestTimeoutMs: 200, connectionTimeoutMs: 200, maxAttempts: 1 });
+  return {
+    client,
+    restore() {
+      client.destroy();
+      if (saved === undefined) Reflect.deleteProperty(process.env, 'AWS_ENDPOINT_URL_DYNAMODB');
+      else process.env['AWS_ENDPOINT_URL_DYNAMODB'] = saved;
     },
   };
 }
