@@ -27,6 +27,8 @@ export const DEFAULT_CONFIRM_SETTINGS: ConfirmSettings = Object.freeze({ confirm
 
 /** SQS's longest message delay: no check can be put off further than this in one step. */
 export const MAX_DELAY_SECONDS = 900;
+/** The longest wait before looking again at a mirror whose job is running. */
+export const RUNNING_JOB_RECHECK_SECONDS = 30;
 
 export interface ConfirmInput {
   /** The refs to wait for (`refsToConfirm`); empty = nothing to wait for. */
@@ -96,7 +98,10 @@ export function decideConfirm(input: ConfirmInput): ConfirmDecision {
   // Whole seconds (SQS counts in them), rounded up so the last check lands at the give-up time, not just before it.
   const untilGiveUp = Math.ceil((giveUpAt - input.now) / 1000);
   const delaySeconds = Math.min(backoffSeconds(input.attempt, input.settings), untilGiveUp);
-  if (behind.length === 0 || jobIsRunning(input.jobStatus)) return { kind: 'check-later', delaySeconds };
+  if (behind.length === 0) return { kind: 'check-later', delaySeconds };
+  // A running job ends in seconds, and its fetch may be the one this push waits for: look again soon,
+  // whatever the backoff has grown to (only re-triggers double: they are what could load CodeHub).
+  if (jobIsRunning(input.jobStatus)) return { kind: 'check-later', delaySeconds: Math.min(delaySeconds, RUNNING_JOB_RECHECK_SECONDS) };
   return { kind: 'retrigger', delaySeconds };
 }
 

@@ -196,3 +196,15 @@ describe('checkIsOverdue', () => {
     expect(checkIsOverdue(ARRIVED, attempts, ARRIVED + sinceArrival, settings)).toBe(overdue);
   });
 });
+
+describe('decideConfirm while the job runs', () => {
+  it.each([
+    ['first check: 40 s of backoff, looked at again after 30 s', 1, 30],
+    ['sixth check: 900 s of backoff, looked at again after 30 s', 6, 30],
+  ])('looks again within 30 s when the mirror is behind and its job is running: %s', (_, attempt, delaySeconds) => {
+    // Act
+    const decision = decideConfirm(check({ heads: new Map([[MAIN.ref, { sha: A }]]), jobStatus: 'running', attempt, now: ARRIVED + MINUTE }));
+    // Assess
+    expect(decision).toEqual({ kind: 'check-later', delaySeconds });
+  });
+});
