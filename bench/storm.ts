@@ -161,13 +161,23 @@ async function durableReport(stack: StormStack, scenario: Scenario, pushes: read
   const store = createLedgerStore({ tableName: stack.tableName });
   let confirmedLast = 0;
   let notMirrored = 0;
+  const slowest: string[] = [];
+  const lags: { lag: number; line: string }[] = [];
   for (let i = 0; i < pushes.length; i += 25) {
-    const entries = await Promise.all(pushes.slice(i, i + 25).map((push) => (push.pushId === undefined ? undefined : store.getPush(push.pushId))));
-    for (const entry of entries) {
+    const batch = pushes.slice(i, i + 25);
+    const entries = await Promise.all(batch.map((push) => (push.pushId === undefined ? undefined : store.getPush(push.pushId))));
+    entries.forEach((entry, at) => {
       if (entry?.state !== 'mirrored') notMirrored += 1;
-      for (const mirror of entry?.mirrors ?? []) confirmedLast = Math.max(confirmedLast, mirror.confirmedAt ?? 0);
-    }
+      for (const mirror of entry?.mirrors ?? []) {
+        confirmedLast = Math.max(confirmedLast, mirror.confirmedAt ?? 0);
+        const push = batch[at];
+        const lag = (mirror.confirmedAt ?? 0) - (entry?.arrivedAt ?? 0);
+        const heads = Object.values(mirror.confirmedHeads ?? {}).map((head) => (typeof head === 'string' ? head : 'sha'));
+        lags.push({ lag, line: `  r${push?.repository} at +${(((push?.sentAt ?? 0) - firstPushAt) / 1000).toFixed(0)} s: answered ${push?.answer.status}, confirmed after ${(lag / 1000).toFixed(0)} s, ${mirror.attempts} checks, ${mirror.jids.length} jids, heads ${heads.join(',')}, last error ${mirror.lastError?.code ?? '-'}` });
+      }
+    });
   }
+  for (const { line } of lags.sort((x, y) => y.lag - x.lag).slice(0, 5)) slowest.push(line);
   store.close();
   const lastSha = new Map<number, string>();
   for (const push of [...pushes].sort((a, b) => a.sentAt - b.sentAt)) lastSha.set(push.repository, push.sha);
@@ -193,6 +203,8 @@ async function durableReport(stack: StormStack, scenario: Scenario, pushes: read
   return [
     `storm ${scenario.name}: ${pushes.length} pushes, ${byRepository.size} repositories; answers ${statuses}; ${figures.calls} CodeHub calls (${(figures.calls / pushes.length).toFixed(2)} per push), ${figures.triggers} triggers`,
     ...bars.map(barLine),
+    'slowest to confirm:',
+    ...slowest,
   ];
 }
 
@@ -226,7 +238,7 @@ const only = option('only');
 const lines: string[] = [];
 for (const scenario of SCENARIOS.filter((candidate) => only === undefined || candidate.name === only)) {
   lines.push(...(await runScenario(scenario)));
-  write(`${lines.slice(-7).join('\n')}\n`);
+  write(`${lines.slice(-13).join('\n')}\n`);
 }
 write(`\n${lines.join('\n')}\n(${silenced} log lines of the bundles not shown)\n`);
 if (only === undefined && scale === 1) {

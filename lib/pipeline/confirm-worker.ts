@@ -12,7 +12,8 @@
 
 import type { RepositoryResolver } from '../codehub/repository-resolver';
 import type { MirrorIndex } from '../config/mapping';
-import { GiveUpCodes, type ConfirmDecision, type ConfirmSettings, type ConfirmedHead } from '../ledger/confirm';
+import { backoffSeconds, GiveUpCodes, type ConfirmDecision, type ConfirmSettings, type ConfirmedHead } from '../ledger/confirm';
+import { ErrorCodes } from '../errors';
 import type { LedgerEntry, LedgerMirror, LedgerState } from '../ledger/types';
 import type { Logger } from '../observability/log';
 import { checkMirror, configuredMirror, ledgerErrorOf, type CheckContext, type ConfirmCodeHub, type ReadFailure } from './confirm-check';
@@ -216,9 +217,12 @@ export function createConfirmWorker(options: ConfirmWorkerOptions): ConfirmWorke
       const written = await write(run, { event: 'trigger-accepted', jid: job.jid, repositoryId: job.repository_id, checked: true });
       if (written !== 'updated') return settledElsewhere(run, written);
       if (run.mirror.jids.length > 0) metrics?.count('SyncRetriggered');
-      await queue.sendConfirm(nextTask(run), delaySeconds);
+      // Re-triggers double, counted by triggers (what could load CodeHub), not by checks: the first look
+      // after a push's first accepted trigger comes CONFIRM_AFTER_SECONDS later, however many checks came before.
+      const delay = Math.min(delaySeconds, backoffSeconds(run.mirror.jids.length, settings));
+      await queue.sendConfirm(nextTask(run), delay);
       logger.info('sync triggered', { ...run.base, jid: job.jid, again: run.mirror.jids.length > 0, attempt: run.task.attempt });
-      return { ...run.base, kind: 'retriggered', jid: job.jid, delaySeconds };
+      return { ...run.base, kind: 'retriggered', jid: job.jid, delaySeconds: delay };
     }
     const [failure] = failures;
     const code = failure?.code ?? 'CODEHUB_UNREACHABLE';
@@ -227,7 +231,9 @@ export function createConfirmWorker(options: ConfirmWorkerOptions): ConfirmWorke
     if (failure === undefined || !isDeferrable(failure)) return giveUp(run, { code, message: `CodeHub refused the sync: ${message}` });
     const written = await write(run, { event: 'trigger-deferred', error: ledgerErrorOf({ code, message }, now()), checked: true });
     if (written !== 'updated') return settledElsewhere(run, written);
-    const delay = Math.max(delaySeconds, failure.retry_after_seconds ?? 0);
+    // A throttle (CodeHub's 429, or the bridge's budget) says exactly when to come back; other failures back off.
+    const throttledFor = failure.code === ErrorCodes.CODEHUB_THROTTLED ? failure.retry_after_seconds : undefined;
+    const delay = throttledFor ?? Math.max(delaySeconds, failure.retry_after_seconds ?? 0);
     await queue.sendConfirm(nextTask(run), delay);
     return { ...run.base, kind: 'deferred', code, delaySeconds: delay };
   }
