@@ -13,7 +13,6 @@
 import type { RepositoryResolver } from '../codehub/repository-resolver';
 import type { MirrorIndex } from '../config/mapping';
 import { backoffSeconds, GiveUpCodes, type ConfirmDecision, type ConfirmSettings, type ConfirmedHead } from '../ledger/confirm';
-import { ErrorCodes } from '../errors';
 import type { LedgerEntry, LedgerMirror, LedgerState } from '../ledger/types';
 import type { Logger } from '../observability/log';
 import { checkMirror, configuredMirror, ledgerErrorOf, type CheckContext, type ConfirmCodeHub, type ReadFailure } from './confirm-check';
@@ -231,9 +230,7 @@ export function createConfirmWorker(options: ConfirmWorkerOptions): ConfirmWorke
     if (failure === undefined || !isDeferrable(failure)) return giveUp(run, { code, message: `CodeHub refused the sync: ${message}` });
     const written = await write(run, { event: 'trigger-deferred', error: ledgerErrorOf({ code, message }, now()), checked: true });
     if (written !== 'updated') return settledElsewhere(run, written);
-    // A throttle (CodeHub's 429, or the bridge's budget) says exactly when to come back; other failures back off.
-    const throttledFor = failure.code === ErrorCodes.CODEHUB_THROTTLED ? failure.retry_after_seconds : undefined;
-    const delay = throttledFor ?? Math.max(delaySeconds, failure.retry_after_seconds ?? 0);
+    const delay = Math.max(delaySeconds, failure.retry_after_seconds ?? 0);
     await queue.sendConfirm(nextTask(run), delay);
     return { ...run.base, kind: 'deferred', code, delaySeconds: delay };
   }
