@@ -106,9 +106,10 @@ export function createSyncWindows(options: SyncWindowsOptions): SyncWindows {
         TableName: table,
         Key: key(mirrorKey),
         UpdateExpression: 'SET #owner = :owner, #state = :pending, claimed_at = :now, expires_at = :expires REMOVE sent_at, jid, trailing_due',
-        // Free: no window, a sent window past its fetch time, a pending one abandoned, or the owner's own again.
+        // Free: no window, a sent window past its fetch time, a pending one abandoned, or the owner's own
+        // pending one (its trigger was deferred). Its own sent window the owner joins like anyone: its trigger is out.
         ConditionExpression:
-          'attribute_not_exists(pk) OR (#state = :sent AND sent_at <= :windowStart) OR (#state = :pending AND claimed_at <= :staleBefore) OR #owner = :owner',
+          'attribute_not_exists(pk) OR (#state = :sent AND sent_at <= :windowStart) OR (#state = :pending AND (claimed_at <= :staleBefore OR #owner = :owner))',
         ExpressionAttributeNames: { '#owner': 'owner', '#state': 'state' },
         ExpressionAttributeValues: {
           ':owner': pushId,
