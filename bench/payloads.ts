@@ -86,15 +86,24 @@ export interface HttpApiEvent {
   readonly isBase64Encoded: false;
 }
 
-export function githubPushEvent(body: string, secret = WEBHOOK_SECRET): HttpApiEvent {
-  const signature = createHmac('sha256', secret).update(body).digest('hex');
+/** The event of a POST to `/webhook` with these headers and body, as API Gateway hands it to Lambda. */
+export function httpApiEvent(headers: Readonly<Record<string, string>>, body: string): HttpApiEvent {
   return {
     version: '2.0',
     routeKey: 'POST /webhook',
     rawPath: '/webhook',
     rawQueryString: '',
     requestContext: { http: { method: 'POST', path: '/webhook' } },
-    headers: {
+    headers,
+    body,
+    isBase64Encoded: false,
+  };
+}
+
+export function githubPushEvent(body: string, secret = WEBHOOK_SECRET): HttpApiEvent {
+  const signature = createHmac('sha256', secret).update(body).digest('hex');
+  return httpApiEvent(
+    {
       'content-type': 'application/json',
       'user-agent': 'GitHub-Hookshot/bench',
       'x-github-event': 'push',
@@ -103,8 +112,7 @@ export function githubPushEvent(body: string, secret = WEBHOOK_SECRET): HttpApiE
       'x-hub-signature-256': `sha256=${signature}`,
     },
     body,
-    isBase64Encoded: false,
-  };
+  );
 }
 
 interface MirrorEntry {

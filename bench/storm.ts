@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildDelivery } from '../dev/deliveries';
 import { createLedgerStore } from '../lib/pipeline/ledger-store';
+import { httpApiEvent } from './payloads';
 import { createWebhookPool, startWorkerFleet, type Answered } from './storm-containers';
 import { barLine, busiestWindow, confirmFloorMs, minimumTriggers, percentile, type Bar } from './storm-measure';
 import { FIRST_ID, repositoryName, STORM_SECRET, startStormStack, type StormStack } from './storm-stack';
@@ -70,19 +71,6 @@ const SCENARIOS: readonly Scenario[] = [
   { name: 'stateless', repositories: n(100), pushes: spread(n(2000), n(100), 60_000), durable: false },
 ];
 
-function eventOf(delivery: { headers: Record<string, string>; body: string }): unknown {
-  return {
-    version: '2.0',
-    routeKey: 'POST /webhook',
-    rawPath: '/webhook',
-    rawQueryString: '',
-    requestContext: { http: { method: 'POST', path: '/webhook' } },
-    headers: delivery.headers,
-    body: delivery.body,
-    isBase64Encoded: false,
-  };
-}
-
 /** Sends every push at its time: the upstream moves first, then the host delivers. */
 async function storm(stack: StormStack, scenario: Scenario): Promise<SentPush[]> {
   const pool = createWebhookPool(WEBHOOK_CONTAINERS);
@@ -106,7 +94,7 @@ async function storm(stack: StormStack, scenario: Scenario): Promise<SentPush[]>
     const delivery = buildDelivery({ host: 'github', repo: repositoryName(push.repository), ref: 'refs/heads/main', before, after: sha, secret: STORM_SECRET });
     const sentAt = Date.now();
     sent.push(
-      pool.deliver(eventOf(delivery), start + push.atMs).then((answer) => {
+      pool.deliver(httpApiEvent(delivery.headers, delivery.body), start + push.atMs).then((answer) => {
         answered += 1;
         const pushId = (JSON.parse(answer.body) as { push_id?: string }).push_id;
         return { ...push, sha, sentAt, answer, pushId };
